@@ -1,0 +1,1 @@
+"""Private implementation of jaxrank; import from `jaxrank` instead."""

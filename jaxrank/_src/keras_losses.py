@@ -1,0 +1,201 @@
+"""Keras-style loss classes: the calling convention of ``keras_rs.losses``.
+
+``loss(y_true, y_pred, sample_weight=None)`` where ``y_true`` is a label array or a
+dict ``{"labels": ..., "mask": ...}``, inputs have rank 1 (one list, treated as a
+batch of one) or rank 2 ``(batch, list_size)``, and ``sample_weight`` is a scalar,
+per list ``(batch, 1)`` or ``(batch,)``, or per item. The classes are thin wrappers
+over the functional losses in :mod:`jaxrank._src.losses`, so both give identical
+numbers; they are computed in ``dtype`` (float32 by default, Keras's ``floatx``).
+
+One documented difference from keras_rs: a per-list ``sample_weight`` of shape
+``(batch,)`` is read as one weight per list. keras_rs broadcasts such a weight along
+the list axis instead, which fails unless ``batch == list_size`` and then weights
+items by position.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+
+from jaxrank._src.checks import check_reduction, check_temperature
+from jaxrank._src.losses import HINGE_METHODS, pairwise_hinge_loss
+
+
+def _split_y_true(y_true) -> tuple[Any, Any]:
+    if isinstance(y_true, dict):
+        if "labels" not in y_true:
+            raise ValueError(
+                '`y_true` given as a dict must have a "labels" entry (and optionally '
+                f'"mask"); received keys {sorted(y_true)}.'
+            )
+        return y_true["labels"], y_true.get("mask")
+    return y_true, None
+
+
+def _check_rank(name: str, x: jax.Array) -> None:
+    if x.ndim not in (1, 2):
+        raise ValueError(
+            f"`{name}` must have rank 1 (list_size,) or 2 (batch, list_size); received "
+            f"shape {tuple(x.shape)}. For more batch axes use the functional API."
+        )
+
+
+class RankingLoss:
+    """Base of the Keras-style classes: input standardisation, config, reduction.
+
+    Subclasses set ``loss_fn`` (a functional jaxrank loss) and pass their own keyword
+    options to ``__init__`` as ``options``.
+    """
+
+    loss_fn: ClassVar[Any]
+
+    def __init__(
+        self,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        **options: Any,
+    ) -> None:
+        self.reduction = check_reduction(reduction)
+        self.name = name or type(self).__name__
+        self.dtype = jnp.dtype(jnp.float32 if dtype is None else dtype)
+        self.options = options
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> jax.Array:
+        """Computes the loss of one batch, as ``keras_rs`` does.
+
+        Args:
+          y_true: labels ``(list_size,)`` or ``(batch, list_size)``, or a dict with
+            ``"labels"`` and an optional boolean (or 0/1) ``"mask"`` of that shape.
+          y_pred: scores of the labels' shape.
+          sample_weight: optional scalar, ``(batch, 1)``/``(batch,)`` per list, or
+            per item; for rank-1 input also ``(list_size,)`` per item.
+
+        Returns:
+          The reduced loss, or per-item losses ``(batch, list_size)`` for
+          ``reduction="none"`` (rank-1 input gives ``(1, list_size)``).
+        """
+        labels, mask = _split_y_true(y_true)
+        labels = jnp.asarray(labels, self.dtype)
+        scores = jnp.asarray(y_pred, self.dtype)
+        _check_rank("y_true", labels)
+        _check_rank("y_pred", scores)
+        if labels.shape != scores.shape:
+            raise ValueError(
+                "`y_true` and `y_pred` must have the same shape; received "
+                f"{tuple(labels.shape)} and {tuple(scores.shape)}."
+            )
+        if mask is not None:
+            mask = jnp.asarray(mask)
+            if mask.shape != labels.shape:
+                raise ValueError(
+                    '`y_true["mask"]` must have the shape of `y_true["labels"]` '
+                    f"{tuple(labels.shape)}; received {tuple(mask.shape)}."
+                )
+            if mask.dtype != jnp.bool_:
+                mask = mask != 0
+        if sample_weight is not None:
+            sample_weight = jnp.asarray(sample_weight, self.dtype)
+        if labels.ndim == 1:
+            labels, scores = labels[None], scores[None]
+            mask = None if mask is None else mask[None]
+            if sample_weight is not None and sample_weight.shape == scores.shape[1:]:
+                sample_weight = sample_weight[None]
+        return type(self).loss_fn(
+            scores,
+            labels,
+            where=mask,
+            weights=sample_weight,
+            reduction=self.reduction,
+            **self.options,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as Keras's ``get_config``."""
+        return {
+            "name": self.name,
+            "reduction": self.reduction,
+            "dtype": self.dtype.name,
+            **self.options,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RankingLoss:
+        """Rebuilds a loss from :meth:`get_config`'s output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class PairwiseHingeLoss(RankingLoss):
+    r"""Pairwise hinge loss as a class, a drop-in for ``keras_rs.losses.PairwiseHingeLoss``.
+
+    .. math::
+
+        \ell_i = \sum_j [y_i > y_j]\,\max\Bigl(0,\ 1 - \frac{s_i - s_j}{T}\Bigr)
+
+    See :func:`jaxrank.pairwise_hinge_loss` for the conventions, the gradient and the
+    two algorithms (``method``).
+
+    Args:
+      temperature: float > 0 dividing score differences.
+      reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
+        ``"mean_with_sample_weight"`` or ``"none"``/``None``.
+      name: optional name.
+      dtype: computation dtype (default float32, as Keras).
+      method: ``"auto"`` (default), ``"dense"`` or ``"sorted"``.
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> loss = jaxrank.PairwiseHingeLoss()
+      >>> y_true = np.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
+      >>> y_pred = np.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
+      >>> print(f"{loss(y_true, y_pred):.2f}")
+      0.75
+      >>> mask = np.array([[True, True, True, True], [True, True, False, False]])
+      >>> print(f"{loss({'labels': y_true, 'mask': mask}, y_pred):.2f}")
+      0.65
+      >>> weights = np.array([[2.0, 3.0, 1.0, 1.0], [2.0, 1.0, 0.0, 0.0]])
+      >>> print(f"{loss(y_true, y_pred, sample_weight=weights):.3f}")
+      1.025
+      >>> print(f"{loss(y_true, y_pred, sample_weight=np.array([[2.0], [0.5]])):.4f}")
+      1.3125
+      >>> print(f"{jaxrank.PairwiseHingeLoss(temperature=0.5)(y_true, y_pred):.3f}")
+      1.075
+      >>> print(f"{jaxrank.PairwiseHingeLoss(reduction='sum')(y_true, y_pred):.1f}")
+      6.0
+      >>> mean_w = jaxrank.PairwiseHingeLoss(reduction="mean_with_sample_weight")
+      >>> print(f"{mean_w(y_true, y_pred, sample_weight=weights):.2f}")
+      0.82
+      >>> jaxrank.PairwiseHingeLoss(reduction="none")(y_true, y_pred)
+      Array([[3. , 0. , 2. , 0. ],
+             [0. , 0.2, 0.8, 0. ]], dtype=float32)
+    """
+
+    loss_fn = staticmethod(pairwise_hinge_loss)
+
+    def __init__(
+        self,
+        temperature: float = 1.0,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        method: str = "auto",
+    ) -> None:
+        if method not in HINGE_METHODS:
+            raise ValueError(
+                f"`method` must be one of {HINGE_METHODS}; received {method!r}."
+            )
+        super().__init__(
+            reduction,
+            name,
+            dtype,
+            temperature=check_temperature(temperature),
+            method=method,
+        )

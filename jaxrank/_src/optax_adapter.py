@@ -1,0 +1,71 @@
+"""Adapter from jaxrank losses to the calling convention of optax's ranking losses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+
+def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
+    r"""Wraps a jaxrank loss in the convention of ``optax.losses.ranking_softmax_loss``.
+
+    The returned ``fn(logits, labels, *, where=None, weights=None, reduce_fn=jnp.mean)``
+    computes one loss per list, the sum of its per-item losses
+
+    .. math:: L_b = \sum_i \ell_{b,i},
+
+    and returns ``reduce_fn`` of those per-list losses (``reduce_fn=None`` returns the
+    per-list array, of the leading shape). It is therefore a drop-in replacement in
+    code written for optax's ranking loss.
+
+    Args:
+      loss_fn: a functional jaxrank loss, e.g. :func:`jaxrank.pairwise_hinge_loss`.
+      **options: fixed keyword options of ``loss_fn`` (``temperature=``, ...); not
+        ``reduction``, which the adapter owns.
+
+    Returns:
+      The wrapped loss function.
+
+    Raises:
+      ValueError: if ``options`` contains ``reduction``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> import jaxrank
+      >>> loss = jaxrank.as_optax_loss(jaxrank.pairwise_hinge_loss, temperature=1.0)
+      >>> logits = jnp.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
+      >>> labels = jnp.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
+      >>> loss(logits, labels, reduce_fn=None)
+      Array([5., 1.], dtype=float32)
+      >>> loss(logits, labels)
+      Array(3., dtype=float32)
+    """
+    if "reduction" in options:
+        raise ValueError(
+            "`reduction` is set by the optax convention (use `reduce_fn=` on the "
+            f"returned function); received reduction={options['reduction']!r}."
+        )
+
+    def optax_loss(
+        logits: jax.Array,
+        labels: jax.Array,
+        *,
+        where: jax.Array | None = None,
+        weights: jax.Array | None = None,
+        reduce_fn: Callable[[jax.Array], jax.Array] | None = jnp.mean,
+    ) -> jax.Array:
+        losses = loss_fn(
+            logits, labels, where=where, weights=weights, reduction="none", **options
+        )
+        per_list = losses if losses.shape == logits.shape[:-1] else losses.sum(axis=-1)
+        return per_list if reduce_fn is None else reduce_fn(per_list)
+
+    optax_loss.__name__ = f"optax_{getattr(loss_fn, '__name__', 'loss')}"
+    optax_loss.__doc__ = (
+        f"``{getattr(loss_fn, '__name__', 'loss')}`` in the optax ranking-loss "
+        "convention: one loss per list, reduced by ``reduce_fn``."
+    )
+    return optax_loss

@@ -5,14 +5,50 @@ pure functions (``scores`` first, ``labels`` second, options keyword-only, as in
 and rax) and as Keras-style classes with the numbers of keras_rs.
 """
 
+from jaxrank import metrics as metrics
+from jaxrank._src.keras_losses import ListMLELoss as ListMLELoss
 from jaxrank._src.keras_losses import PairwiseHingeLoss as PairwiseHingeLoss
+from jaxrank._src.keras_losses import PairwiseLogisticLoss as PairwiseLogisticLoss
+from jaxrank._src.keras_losses import (
+    PairwiseMeanSquaredError as PairwiseMeanSquaredError,
+)
+from jaxrank._src.keras_losses import (
+    PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss,
+)
+from jaxrank._src.lambda_weights import DCG2LambdaWeight as DCG2LambdaWeight
+from jaxrank._src.lambda_weights import DCGLambdaWeight as DCGLambdaWeight
+from jaxrank._src.lambda_weights import LabelDiffLambdaWeight as LabelDiffLambdaWeight
+from jaxrank._src.lambda_weights import LambdaWeight as LambdaWeight
+from jaxrank._src.listwise_losses import list_mle_loss as list_mle_loss
 from jaxrank._src.losses import pairwise_hinge_loss as pairwise_hinge_loss
 from jaxrank._src.optax_adapter import as_optax_loss as as_optax_loss
+from jaxrank._src.pairwise_losses import (
+    pairwise_logistic_loss as pairwise_logistic_loss,
+)
+from jaxrank._src.pairwise_losses import (
+    pairwise_mean_squared_error as pairwise_mean_squared_error,
+)
+from jaxrank._src.pairwise_losses import (
+    pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DCG2LambdaWeight",
+    "DCGLambdaWeight",
+    "LabelDiffLambdaWeight",
+    "LambdaWeight",
+    "ListMLELoss",
     "PairwiseHingeLoss",
+    "PairwiseLogisticLoss",
+    "PairwiseMeanSquaredError",
+    "PairwiseSoftZeroOneLoss",
     "as_optax_loss",
+    "metrics",
+    "list_mle_loss",
     "pairwise_hinge_loss",
+    "pairwise_logistic_loss",
+    "pairwise_mean_squared_error",
+    "pairwise_soft_zero_one_loss",
 ]

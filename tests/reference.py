@@ -8,8 +8,8 @@ Each loss has three small pieces that other loss references can mirror:
 
 * ``<loss>_item_losses(scores, labels, valid, temperature)``: unweighted per-item losses
   of the scores' shape ``(..., n)`` (0 for invalid items);
-* ``<loss>_item_losses_vjp(scores, labels, valid, temperature, cotangent)``: the gradient
-  of ``sum(cotangent * item_losses)`` w.r.t. the scores, derived by hand;
+* ``<loss>_item_losses_vjp(scores, labels, valid, temperature, cotangent)``: the
+  gradient of ``sum(cotangent * item_losses)`` w.r.t. the scores, derived by hand;
 * the shared ``valid_items``, ``reduce`` and ``reduce_cotangent`` (weights and the keras
   reductions), so ``loss = reduce(item_losses(...), valid, weights, reduction, shape)``
   and ``d loss / d scores = item_losses_vjp(..., reduce_cotangent(...))``.
@@ -47,7 +47,8 @@ def hinge_item_losses(scores, labels, valid, temperature=1.0):
     t = float(temperature)
     out = np.zeros(scores.shape, np.float64)
     flat = _lists(out)
-    for row, (s, y, v) in enumerate(zip(_lists(scores), _lists(labels), _lists(valid))):
+    rows = zip(_lists(scores), _lists(labels), _lists(valid), strict=True)
+    for row, (s, y, v) in enumerate(rows):
         n = s.shape[0]
         for i in range(n):
             for j in range(n):
@@ -70,7 +71,7 @@ def hinge_item_losses_vjp(scores, labels, valid, temperature, cotangent):
     t = float(temperature)
     out = np.zeros(scores.shape, np.float64)
     flat = _lists(out)
-    rows = zip(_lists(scores), _lists(labels), _lists(valid), _lists(cot))
+    rows = zip(_lists(scores), _lists(labels), _lists(valid), _lists(cot), strict=True)
     for row, (s, y, v, c) in enumerate(rows):
         n = s.shape[0]
         for i in range(n):

@@ -1,18 +1,16 @@
 """`jaxrank.pairwise_hinge_loss` against the float64 reference in `reference.py`."""
 
-import functools
-
 import hypothesis.extra.numpy as hnp
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
 import jaxrank
-import reference as ref
 
 REDUCTIONS = ["sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none"]
 SCALAR_REDUCTIONS = REDUCTIONS[:-1]
@@ -29,12 +27,79 @@ MASK = np.array([[True, True, True, True], [True, True, False, False]])
 SAMPLE_WEIGHT = np.array([[2.0, 3.0, 1.0, 1.0], [2.0, 1.0, 0.0, 0.0]])
 
 
-def hinge(scores, labels, method="auto", **kwargs):
-    """Calls the loss, skipping the test while a `method` is not implemented yet."""
+def _loss(scores, labels, where, weights, temperature, reduction, method):
+    return jaxrank.pairwise_hinge_loss(
+        scores,
+        labels,
+        where=where,
+        weights=weights,
+        temperature=temperature,
+        reduction=reduction,
+        method=method,
+    )
+
+
+_STATIC = ("temperature", "reduction", "method")
+# Jitted once per module: one compile per shape and option set (eager dispatch of a new
+# shape costs far more than a compile), so the suite stays fast.
+_jit_loss = jax.jit(_loss, static_argnames=_STATIC)
+_jit_value_and_grads = jax.jit(
+    jax.value_and_grad(_loss, argnums=(0, 3)), static_argnames=_STATIC
+)
+
+
+def _skip_unimplemented(fn, method, *args, **kwargs):
     try:
-        return jaxrank.pairwise_hinge_loss(scores, labels, method=method, **kwargs)
+        return fn(*args, method=method, **kwargs)
     except NotImplementedError as err:
         pytest.skip(f"method={method!r} not implemented yet: {err}")
+
+
+def hinge(
+    scores,
+    labels,
+    *,
+    where=None,
+    weights=None,
+    temperature=1.0,
+    reduction="sum_over_batch_size",
+    method="auto",
+    jit=True,
+):
+    """The loss (jitted unless ``jit=False``); skips while ``method`` is unavailable."""
+    fn = _jit_loss if jit else _loss
+    return _skip_unimplemented(
+        fn, method, scores, labels, where, weights, temperature, reduction
+    )
+
+
+def hinge_value_and_grads(
+    scores,
+    labels,
+    *,
+    where=None,
+    weights=None,
+    temperature=1.0,
+    reduction="sum_over_batch_size",
+    method="auto",
+):
+    """Jitted ``(value, (d/d scores, d/d weights))``; the weights' gradient is None
+    when no weights are given."""
+    return _skip_unimplemented(
+        _jit_value_and_grads,
+        method,
+        scores,
+        labels,
+        where,
+        weights,
+        temperature,
+        reduction,
+    )
+
+
+def hinge_grad(scores, labels, **kwargs):
+    """Jitted gradient w.r.t. the scores."""
+    return hinge_value_and_grads(scores, labels, **kwargs)[1][0]
 
 
 def make_weights(kind, shape, rng):
@@ -77,13 +142,14 @@ WORKED_EXAMPLES = [
 ]
 
 
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("kwargs, expected", WORKED_EXAMPLES)
-def test_worked_examples(kwargs, expected, method):
+def test_worked_examples(kwargs, expected, method, jit):
     kwargs = dict(kwargs)
-    scores = jnp.asarray(kwargs.pop("scores", Y_PRED), jnp.float32)
-    labels = jnp.asarray(kwargs.pop("labels", Y_TRUE), jnp.float32)
-    got = hinge(scores, labels, method=method, **kwargs)
+    scores = np.asarray(kwargs.pop("scores", Y_PRED), np.float64)
+    labels = np.asarray(kwargs.pop("labels", Y_TRUE), np.float64)
+    got = hinge(scores.astype(np.float32), labels, method=method, jit=jit, **kwargs)
     assert got.dtype == jnp.float32
     np.testing.assert_allclose(got, np.float32(expected), rtol=3e-7, atol=3e-7)
     # The reference agrees with the spec too, so it is a fair judge elsewhere.
@@ -110,7 +176,9 @@ def test_matches_reference(shape, weight_kind, method, rng):
             want = ref.pairwise_hinge_loss(scores, labels, **kw)
             assert got.dtype == jnp.float32
             assert got.shape == np.shape(want), (reduction, got.shape)
-            np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=reduction)
+            np.testing.assert_allclose(
+                got, want, rtol=RTOL, atol=ATOL, err_msg=reduction
+            )
 
 
 def test_reduction_none_is_none_string(rng):
@@ -149,14 +217,18 @@ def ranking_case(draw):
     shape = lead + (n,)
     scores = draw(hnp.arrays(np.float32, shape, elements=st.integers(-8, 8).map(float)))
     scores = scores / np.float32(4)
-    labels = draw(hnp.arrays(np.int32, shape, elements=st.sampled_from([-1, 0, 1, 2, 3])))
+    labels = draw(
+        hnp.arrays(np.int32, shape, elements=st.sampled_from([-1, 0, 1, 2, 3]))
+    )
     where = draw(st.none() | hnp.arrays(np.bool_, shape))
     kind = draw(st.sampled_from(WEIGHT_KINDS))
     weights = None
     if kind is not None:
         wshape = {"scalar": (), "item": shape, "list": lead, "list1": lead + (1,)}[kind]
         weights = draw(
-            hnp.arrays(np.float32, wshape, elements=st.sampled_from([0.0, 0.5, 1.0, 3.0]))
+            hnp.arrays(
+                np.float32, wshape, elements=st.sampled_from([0.0, 0.5, 1.0, 3.0])
+            )
         )
     return dict(
         scores=scores,
@@ -168,8 +240,9 @@ def ranking_case(draw):
     )
 
 
+@pytest.mark.parametrize("method", METHODS)
 @settings(max_examples=30, deadline=None)
-@given(case=ranking_case(), method=st.sampled_from(METHODS))
+@given(case=ranking_case())
 def test_property_value_and_grad(case, method):
     scores, labels = case.pop("scores"), case.pop("labels")
     got = hinge(scores, labels, method=method, **case)
@@ -177,7 +250,7 @@ def test_property_value_and_grad(case, method):
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
     if case["reduction"] == "none":
         return
-    grad = jax.grad(lambda s: hinge(s, labels, method=method, **case))(scores)
+    grad = hinge_grad(scores, labels, method=method, **case)
     want_grad = ref.pairwise_hinge_loss_grad(scores, labels, **case)
     assert grad.shape == scores.shape and grad.dtype == jnp.float32
     np.testing.assert_allclose(grad, want_grad, rtol=RTOL, atol=ATOL)
@@ -193,12 +266,12 @@ def test_kink_has_zero_value_and_gradient(t, method):
     # item 1 by less (margin > 0).
     scores = jnp.array([0.0, t, 1.5 * t], jnp.float32)
     labels = jnp.array([0.0, 1.0, 2.0], jnp.float32)
-    loss = functools.partial(hinge, labels=labels, temperature=t, reduction="sum")
+    kw = dict(temperature=t, reduction="sum", method=method)
+    value, (grad, _) = hinge_value_and_grads(scores, labels, **kw)
     # Pairs: (1,0) at the kink -> 0; (2,1): 1 - 0.5 = 0.5; (2,0): 1 - 1.5 < 0 -> 0.
-    np.testing.assert_allclose(loss(scores, method=method), 0.5, rtol=1e-6)
+    np.testing.assert_allclose(value, 0.5, rtol=1e-6)
     per_item = hinge(scores, labels, temperature=t, reduction="none", method=method)
     np.testing.assert_array_equal(per_item, [0.0, 0.0, 0.5])
-    grad = jax.grad(lambda s: loss(s, method=method))(scores)
     # Only pair (2,1) is active: -1/t to s_2, +1/t to s_1; the kink pair adds nothing.
     np.testing.assert_allclose(grad, [0.0, 1.0 / t, -1.0 / t], rtol=1e-6)
 
@@ -208,8 +281,9 @@ def test_all_pairs_at_kink(method):
     # Every ordered pair sits exactly at the kink: value 0 and gradient exactly 0.
     scores = jnp.array([[0.0, 1.0], [3.0, 2.0]], jnp.float32)
     labels = jnp.array([[0, 1], [1, 0]], jnp.float32)
-    f = lambda s: hinge(s, labels, reduction="sum", method=method)  # noqa: E731
-    value, grad = jax.value_and_grad(f)(scores)
+    value, (grad, _) = hinge_value_and_grads(
+        scores, labels, reduction="sum", method=method
+    )
     assert value == 0.0
     np.testing.assert_array_equal(grad, np.zeros((2, 2)))
 
@@ -234,8 +308,11 @@ def test_no_valid_pairs_give_zero_loss_and_gradient(
     kw = dict(where=where, weights=weights, reduction=reduction, method=method)
     value = hinge(scores, labels, **kw)
     np.testing.assert_array_equal(value, np.zeros(np.shape(value)))
-    grad = jax.grad(lambda s: jnp.sum(hinge(s, labels, **kw)))(scores)
-    np.testing.assert_array_equal(grad, np.zeros((2, 3)))
+    if reduction != "none":
+        value, (grad, grad_w) = hinge_value_and_grads(scores, labels, **kw)
+        np.testing.assert_array_equal(grad, np.zeros((2, 3)))
+        if weights is not None:
+            np.testing.assert_array_equal(grad_w, 0.0)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -246,7 +323,7 @@ def test_all_masked_list_beside_a_valid_one(method, rng):
     where[1] = False
     per_item = hinge(scores, labels, where=where, reduction="none", method=method)
     np.testing.assert_array_equal(per_item[1], np.zeros(5))
-    grad = jax.grad(lambda s: hinge(s, labels, where=where, method=method))(scores)
+    grad = hinge_grad(scores, labels, where=where, method=method)
     np.testing.assert_array_equal(grad[1], np.zeros(5))
     want = ref.pairwise_hinge_loss_grad(scores, labels, where=where)
     np.testing.assert_allclose(grad, want, rtol=RTOL, atol=ATOL)
@@ -256,16 +333,12 @@ def test_all_masked_list_beside_a_valid_one(method, rng):
 def test_zero_weight_sum_gives_zero(method, rng):
     scores, labels, _ = make_inputs(rng, (2, 4))
     weights = np.zeros((2, 1), np.float32)
-    got = hinge(
-        scores, labels, weights=weights, reduction="mean_with_sample_weight", method=method
-    )
-    assert got == 0.0
-    grad = jax.grad(
-        lambda s: hinge(
-            s, labels, weights=weights, reduction="mean_with_sample_weight", method=method
-        )
-    )(scores)
+    kw = dict(weights=weights, reduction="mean_with_sample_weight", method=method)
+    value, (grad, grad_w) = hinge_value_and_grads(scores, labels, **kw)
+    assert value == 0.0
+    # A safe division: no NaN from the unselected branch of the zero-divisor select.
     np.testing.assert_array_equal(grad, np.zeros((2, 4)))
+    assert np.all(np.isfinite(grad_w)), grad_w
 
 
 # --- robustness ----------------------------------------------------------------------
@@ -284,10 +357,10 @@ def test_ignored_item_with_bad_score_changes_nothing(bad, how, method):
         where[0, 3] = False
     else:
         labels[0, 3] = -1.0
-    f = lambda s: hinge(s, labels, where=where, method=method)  # noqa: E731
-    clean_value, clean_grad = jax.value_and_grad(f)(jnp.asarray(scores))
+    kw = dict(where=where, method=method)
+    clean_value, (clean_grad, _) = hinge_value_and_grads(scores, labels, **kw)
     scores[0, 3] = bad
-    value, grad = jax.value_and_grad(f)(jnp.asarray(scores))
+    value, (grad, _) = hinge_value_and_grads(scores, labels, **kw)
     assert np.isfinite(value) and np.all(np.isfinite(grad))
     np.testing.assert_array_equal(value, clean_value)
     np.testing.assert_array_equal(grad, clean_grad)
@@ -306,9 +379,16 @@ def test_bad_valid_score_poisons_only_its_list(bad, method, rng):
     per_item = hinge(scores, labels, reduction="none", method=method)
     assert np.all(np.isnan(per_item[1])), per_item[1]
     want = ref.pairwise_hinge_loss(scores, labels, reduction="none")
+    per_item = np.asarray(per_item)
     np.testing.assert_allclose(per_item[[0, 2]], want[[0, 2]], rtol=RTOL, atol=ATOL)
     for reduction in SCALAR_REDUCTIONS:
         assert np.isnan(hinge(scores, labels, reduction=reduction, method=method))
+    # The poison stays in its list: the other lists' gradients are the reference's, and
+    # the poisoned list's gradient is 0 (the documented convention).
+    grad = np.asarray(hinge_grad(scores, labels, reduction="sum", method=method))
+    want_grad = ref.pairwise_hinge_loss_grad(scores, labels, reduction="sum")
+    np.testing.assert_allclose(grad[[0, 2]], want_grad[[0, 2]], rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(grad[1], np.zeros(5))
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -324,9 +404,9 @@ def test_half_precision_computes_in_float32(dtype, method, rng):
         want = hinge(up, labels, reduction=reduction, **kw)
         assert got.dtype == jnp.float32, reduction
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=reduction)
-    grad = jax.grad(lambda s: hinge(s, labels, **kw))(low)
+    grad = hinge_grad(low, labels, **kw)
     assert grad.dtype == dtype
-    want_grad = jax.grad(lambda s: hinge(s, labels, **kw))(up)
+    want_grad = hinge_grad(up, labels, **kw)
     np.testing.assert_allclose(
         grad.astype(jnp.float32), want_grad.astype(dtype).astype(jnp.float32), rtol=1e-2
     )
@@ -341,9 +421,11 @@ def test_integer_labels_under_strict_promotion(label_dtype, method, rng):
     int_labels = jnp.asarray(labels, label_dtype)
     weights = make_weights("list1", (3, 5), rng)
     with jax.numpy_dtype_promotion("strict"):
-        f = lambda s: hinge(s, int_labels, where=where, weights=weights, method=method)  # noqa: E731
-        value, grad = jax.jit(jax.value_and_grad(f))(jnp.asarray(scores))
-        per_item = hinge(scores, int_labels, where=where, reduction="none", method=method)
+        kw = dict(where=where, method=method)
+        value, (grad, _) = hinge_value_and_grads(
+            scores, int_labels, weights=weights, **kw
+        )
+        per_item = hinge(scores, int_labels, reduction="none", jit=False, **kw)
     kw = dict(where=where, weights=weights)
     labels64 = np.asarray(labels, np.float64)
     np.testing.assert_allclose(
@@ -371,7 +453,7 @@ def test_float64_stays_float64(rng):
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
-# --- gradients -------------------------------------------------------------------------
+# --- gradients ---------------------------------------------------------------------
 
 
 def plain_hinge(scores, labels, where, weights, temperature, reduction):
@@ -433,8 +515,9 @@ def test_gradients(shape, weight_kind, reduction, t, method, rng):
     # Numerical differences (reverse mode only: custom_vjp rules out forward mode).
     check_grads(lambda s: f(s, weights), (scores,), order=1, modes=["rev"], eps=1e-3)
 
-    argnums = (0,) if weights is None else (0, 1)
-    grads = jax.grad(f, argnums=argnums)(scores, weights)
+    _, grads = hinge_value_and_grads(
+        scores, labels, weights=weights, method=method, **kw
+    )
     # (a) the reference's analytic gradient.
     want = ref.pairwise_hinge_loss_grad(scores, labels, weights=weights, **kw)
     np.testing.assert_allclose(grads[0], want, rtol=RTOL, atol=ATOL)
@@ -444,7 +527,7 @@ def test_gradients(shape, weight_kind, reduction, t, method, rng):
     def plain(s, w):
         return plain_hinge(s, jnp.asarray(labels), jnp_where, w, t, reduction)
 
-    plain_grads = jax.grad(plain, argnums=argnums)(scores, weights)
+    plain_grads = jax.jit(jax.grad(plain, argnums=(0, 1)))(scores, weights)
     np.testing.assert_allclose(grads[0], plain_grads[0], rtol=RTOL, atol=ATOL)
     if weights is not None:
         valid = ref.valid_items(labels, where)

@@ -129,15 +129,15 @@ def weights_kind(weights, scores_shape: tuple[int, ...]) -> str:
 
 def check_temperature(temperature) -> float:
     """Returns ``temperature`` as a Python float after checking it is static and > 0."""
-    if isinstance(temperature, jax.core.Tracer):
+    try:
+        value = float(temperature)
+    except jax.errors.ConcretizationTypeError as err:
         raise TypeError(
             "`temperature` must be a static Python number (it fixes the pair kernel at "
             "trace time); received a traced value. Close over it instead of passing it "
             "through `jit`."
-        )
-    try:
-        value = float(temperature)
-    except TypeError as err:
+        ) from err
+    except (TypeError, ValueError) as err:
         raise TypeError(
             f"`temperature` must be a positive number; received {temperature!r}."
         ) from err

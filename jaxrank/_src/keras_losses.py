@@ -20,8 +20,16 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
+from jaxrank._src import pairs_blocked
 from jaxrank._src.checks import check_reduction, check_temperature
+from jaxrank._src.lambda_weights import LambdaWeight
+from jaxrank._src.listwise_losses import list_mle_loss
 from jaxrank._src.losses import HINGE_METHODS, pairwise_hinge_loss
+from jaxrank._src.pairwise_losses import (
+    pairwise_logistic_loss,
+    pairwise_mean_squared_error,
+    pairwise_soft_zero_one_loss,
+)
 
 
 def _split_y_true(y_true) -> tuple[Any, Any]:
@@ -149,6 +157,8 @@ class PairwiseHingeLoss(RankingLoss):
       name: optional name.
       dtype: computation dtype (default float32, as Keras).
       method: ``"auto"`` (default), ``"dense"`` or ``"sorted"``.
+      lambda_weights: optional lambda weights such as
+        :class:`jaxrank.DCGLambdaWeight` (beyond keras_rs; not with ``"sorted"``).
 
     Examples:
       >>> import numpy as np
@@ -187,6 +197,7 @@ class PairwiseHingeLoss(RankingLoss):
         name: str | None = None,
         dtype: Any = None,
         method: str = "auto",
+        lambda_weights: LambdaWeight | None = None,
     ) -> None:
         if method not in HINGE_METHODS:
             raise ValueError(
@@ -198,4 +209,177 @@ class PairwiseHingeLoss(RankingLoss):
             dtype,
             temperature=check_temperature(temperature),
             method=method,
+            lambda_weights=pairs_blocked.check_lambda_weights(lambda_weights),
+        )
+
+
+class _PairwiseLambdaLoss(RankingLoss):
+    """Shared constructor of the pairwise classes with lambda weights and blocks."""
+
+    def __init__(
+        self,
+        temperature: float = 1.0,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        lambda_weights: LambdaWeight | None = None,
+        block_size: int | None = None,
+    ) -> None:
+        super().__init__(
+            reduction,
+            name,
+            dtype,
+            temperature=check_temperature(temperature),
+            lambda_weights=pairs_blocked.check_lambda_weights(lambda_weights),
+            block_size=pairs_blocked.check_block_size(block_size),
+        )
+
+
+class PairwiseLogisticLoss(_PairwiseLambdaLoss):
+    r"""Pairwise logistic loss as a class, a drop-in for keras_rs's.
+
+    .. math::
+
+        \ell_i = \sum_j [y_i > y_j]\,\lambda_{ij}\,\log\bigl(1 + e^{-(s_i - s_j)/T}\bigr)
+
+    See :func:`jaxrank.pairwise_logistic_loss` for the conventions and the gradient;
+    the calling convention is :class:`PairwiseHingeLoss`'s.
+
+    Args:
+      temperature: float > 0 dividing score differences.
+      reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
+        ``"mean_with_sample_weight"`` or ``"none"``/``None``.
+      name: optional name.
+      dtype: computation dtype (default float32, as Keras).
+      lambda_weights: optional lambda weights (beyond keras_rs).
+      block_size: optional static rows per block (default: chosen from the shape).
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> y_true = np.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
+      >>> y_pred = np.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
+      >>> print(f"{jaxrank.PairwiseLogisticLoss()(y_true, y_pred):.5f}")
+      0.73936
+    """
+
+    loss_fn = staticmethod(pairwise_logistic_loss)
+
+
+class PairwiseSoftZeroOneLoss(_PairwiseLambdaLoss):
+    r"""Pairwise soft zero-one loss as a class, a drop-in for keras_rs's.
+
+    .. math::
+
+        \ell_i = \sum_j [y_i > y_j]\,\lambda_{ij}\,\sigma\bigl(-(s_i - s_j)/T\bigr)
+
+    See :func:`jaxrank.pairwise_soft_zero_one_loss`; arguments as
+    :class:`PairwiseLogisticLoss`.
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> y_true = np.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
+      >>> y_pred = np.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
+      >>> print(f"{jaxrank.PairwiseSoftZeroOneLoss()(y_true, y_pred):.5f}")
+      0.46202
+    """
+
+    loss_fn = staticmethod(pairwise_soft_zero_one_loss)
+
+
+class PairwiseMeanSquaredError(RankingLoss):
+    r"""Pairwise squared error as a class, a drop-in for keras_rs's.
+
+    .. math:: \ell_i = \sum_{j \ne i} \lambda_{ij}\bigl((y_i - y_j) - (s_i - s_j)\bigr)^2
+
+    See :func:`jaxrank.pairwise_mean_squared_error`. ``temperature`` is accepted,
+    checked and kept in the config for compatibility, and has no effect, as in
+    keras_rs.
+
+    Args:
+      temperature: float > 0, unused (see above).
+      reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
+        ``"mean_with_sample_weight"`` or ``"none"``/``None``.
+      name: optional name.
+      dtype: computation dtype (default float32, as Keras).
+      lambda_weights: optional lambda weights (beyond keras_rs).
+      block_size: with lambda weights, optional static rows per block.
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> y_true = np.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
+      >>> y_pred = np.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
+      >>> print(f"{jaxrank.PairwiseMeanSquaredError()(y_true, y_pred):.2f}")
+      5.58
+    """
+
+    loss_fn = staticmethod(pairwise_mean_squared_error)
+
+    def __init__(
+        self,
+        temperature: float = 1.0,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        lambda_weights: LambdaWeight | None = None,
+        block_size: int | None = None,
+    ) -> None:
+        self.temperature = check_temperature(temperature)
+        super().__init__(
+            reduction,
+            name,
+            dtype,
+            lambda_weights=pairs_blocked.check_lambda_weights(lambda_weights),
+            block_size=pairs_blocked.check_block_size(block_size),
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as Keras's ``get_config``."""
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+class ListMLELoss(RankingLoss):
+    r"""ListMLE loss as a class, a drop-in for ``keras_rs.losses.ListMLELoss``.
+
+    See :func:`jaxrank.list_mle_loss` for the definition and conventions. The loss is
+    per list: ``reduction="none"`` returns shape ``(batch,)`` (``(1,)`` for rank-1
+    input), and ``sample_weight`` is a scalar or per list, ``(batch,)`` or
+    ``(batch, 1)``. Two documented differences from keras_rs: for ``"none"`` with a
+    ``(batch, 1)`` weight keras_rs returns ``(batch, 1)``, jaxrank ``(batch,)``; and
+    for a batch of one list with a scalar ``sample_weight`` ``w``, keras squeezes
+    the loss to a scalar and then skips every reduction, so its
+    ``"mean_with_sample_weight"`` gives :math:`w L` where jaxrank gives
+    :math:`w L / w = L`, the value keras_rs gives for two or more lists.
+
+    Args:
+      temperature: float > 0 dividing the scores.
+      reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
+        ``"mean_with_sample_weight"`` or ``"none"``/``None``.
+      name: optional name.
+      dtype: computation dtype (default float32, as Keras).
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> y_true = np.array([[3.0, 2.0, 1.0, 0.0], [0.0, 1.0, 2.0, 3.0]])
+      >>> y_pred = np.array([[0.8, 0.6, 0.4, 0.2], [1.0, 1.8, 2.0, 3.0]])
+      >>> print(f"{jaxrank.ListMLELoss()(y_true, y_pred):.4f}")
+      2.1824
+      >>> jaxrank.ListMLELoss(reduction="none")(y_true, y_pred)
+      Array([2.6211944, 1.7436862], dtype=float32)
+    """
+
+    loss_fn = staticmethod(list_mle_loss)
+
+    def __init__(
+        self,
+        temperature: float = 1.0,
+        reduction: str | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            reduction, name, dtype, temperature=check_temperature(temperature)
         )

@@ -27,6 +27,7 @@ import dataclasses
 import os
 import re
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -127,14 +128,13 @@ def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- reading
 
 
-class _Chunk:
-    """Parsed contents of one block of whole lines (local row numbering)."""
+class _Chunk(NamedTuple):
+    """Parsed contents of one block of whole lines."""
 
-    def __init__(self, line_numbers, labels, qids, rows, cols, values):
-        self.line_numbers = line_numbers  # (docs,) 1-based line of each document
-        self.labels = labels
-        self.qids = qids  # (docs,) float64, or None when the lines have no qid field
-        self.rows, self.cols, self.values = rows, cols, values  # cols are 1-based
+    line_numbers: np.ndarray  # (docs,) 1-based line of each document
+    labels: np.ndarray  # (docs,) float64
+    qids: np.ndarray | None  # (docs,) float64, None when the lines have no qid field
+    features: np.ndarray  # (docs, largest index in the block) float32
 
 
 def _line_error(path: str, line: int, reason: str) -> ValueError:
@@ -168,10 +168,9 @@ def _explain_line(text: bytes) -> str | None:
         index, colon, value = token.partition(b":")
         if not colon or b":" in value:
             return f"expected <index>:<value>, got {shown!r}"
-        try:
-            index_number = int(index)
-        except ValueError:
-            return f"the feature index in {shown!r} is not an integer"
+        if not index.isdigit() or len(index) > 9:
+            return f"the feature index in {shown!r} is not a positive integer"
+        index_number = int(index)
         if index_number < 1:
             return f"feature indices are 1-based; got {shown!r}"
         try:
@@ -231,6 +230,10 @@ def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) ->
     tokens_per_line = np.bincount(token_line, minlength=num_lines)
     data_lines = np.flatnonzero(tokens_per_line > 0)
     first_token = np.concatenate([[0], np.cumsum(tokens_per_line)[:-1]])[data_lines]
+    if token_start.size == 0:
+        if qid_at.size:
+            _raise_for_first_bad_line(path, buf, line0, np.searchsorted(newlines, qid_at), "a 'qid:' field alone")
+        return _Chunk(np.zeros(0, np.int64), np.zeros(0), None, np.zeros((0, 0), np.float32))
 
     # Colons: each belongs to a token; none may start or end it.
     colons = np.flatnonzero(a == _COLON)
@@ -246,7 +249,8 @@ def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) ->
         qid_token = np.searchsorted(token_start, qid_at + 4).clip(max=token_start.size - 1)
         qid_line = np.searchsorted(newlines, qid_at)
         misplaced = ~space[qid_at - 1] | (token_start[qid_token] != qid_at + 4)
-        misplaced |= qid_token != first_token[np.searchsorted(data_lines, qid_line)] + 1
+        line_index = np.searchsorted(data_lines, qid_line).clip(max=data_lines.size - 1)
+        misplaced |= (data_lines[line_index] != qid_line) | (qid_token != first_token[line_index] + 1)
         missing = np.setdiff1d(data_lines, qid_line)
         if misplaced.any() or missing.size:
             first_misplaced = qid_line[misplaced].min(initial=num_lines)
@@ -261,53 +265,65 @@ def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) ->
     expected[has_qid_token] = 0
     if np.any(colons_per_token != expected):
         _raise_for_first_bad_line(path, buf, line0, token_line[colons_per_token != expected])
+    feature_tokens = np.flatnonzero(expected)
+    feature_line = token_line[feature_tokens]
+    cols = _parse_indices(a, token_start[feature_tokens], colons)
+    bad = cols < 1
+    if bad.any():
+        _raise_for_first_bad_line(path, buf, line0, feature_line[bad])
+    if max_features is not None and np.any(cols > max_features):
+        line = int(feature_line[cols > max_features].min())
+        raise _line_error(path, line0 + line + 1, f"feature index above num_features={max_features}")
 
-    a[colons] = _SPACE
-    numbers_per_token = 1 + colons_per_token
+    # Blank the indices and colons, and parse what is left: one number per token.
+    marks = np.zeros(a.size + 1, np.int8)
+    marks[token_start[feature_tokens]] += 1
+    marks[colons + 1] -= 1
+    a[np.cumsum(marks[:-1], dtype=np.int8).view(bool)] = _SPACE
     try:
         numbers = np.fromstring(a.tobytes(), dtype=np.float64, sep=" ")
     except ValueError:  # text that is not a number
         numbers = None
-    if numbers is None or numbers.size != int(numbers_per_token.sum()):
+    if numbers is None or numbers.size != token_start.size:
         _raise_for_any_bad_line(path, buf, line0)
-    number_of_token = np.concatenate([[0], np.cumsum(numbers_per_token)[:-1]])
-
-    labels = numbers[number_of_token[first_token]]
-    qids = numbers[number_of_token[has_qid_token]] if qid_at.size else None
-    feature_tokens = np.flatnonzero(expected == 1)
-    cols = numbers[number_of_token[feature_tokens]]
-    values = numbers[number_of_token[feature_tokens] + 1]
-    feature_line = token_line[feature_tokens]
-    rows = np.searchsorted(data_lines, feature_line)
-
+    labels = numbers[first_token]
+    qids = numbers[has_qid_token] if qid_at.size else None
+    values = numbers[feature_tokens]
     bad = ~np.isfinite(labels)
     if qids is not None:
         bad |= qids != np.round(qids)
     if bad.any():
         _raise_for_first_bad_line(path, buf, line0, data_lines[bad])
-    bad_feature = (cols != np.round(cols)) | (cols < 1) | ~np.isfinite(values)
-    if bad_feature.any():
-        _raise_for_first_bad_line(path, buf, line0, feature_line[bad_feature])
-    if max_features is not None and np.any(cols > max_features):
-        line = int(feature_line[cols > max_features].min())
-        raise _line_error(path, line0 + line + 1, f"feature index above num_features={max_features}")
-    # Indices are usually increasing within a line; only where not, look for repeats.
+    bad = ~np.isfinite(values)
+    if bad.any():
+        _raise_for_first_bad_line(path, buf, line0, feature_line[bad])
+
+    rows = np.searchsorted(data_lines, feature_line)
+    # Indices usually increase along a line; only where they do not, look for repeats.
     unsorted = (rows[1:] == rows[:-1]) & (cols[1:] <= cols[:-1])
     if unsorted.any():
+        width = int(cols.max()) + 1
         suspect = np.isin(rows, rows[1:][unsorted])
-        keys = rows[suspect] * (int(cols.max()) + 1) + cols[suspect].astype(np.int64)
-        keys.sort()
+        keys = np.sort(rows[suspect] * width + cols[suspect])
         repeated = keys[1:][keys[1:] == keys[:-1]]
         if repeated.size:
-            _raise_for_first_bad_line(path, buf, line0, data_lines[repeated // (int(cols.max()) + 1)])
-    return _Chunk(
-        line_numbers=line0 + data_lines + 1,
-        labels=labels,
-        qids=qids,
-        rows=rows,
-        cols=cols.astype(np.int64),
-        values=values,
-    )
+            _raise_for_first_bad_line(path, buf, line0, data_lines[repeated // width])
+    features = np.zeros((data_lines.size, int(cols.max(initial=0))), np.float32)
+    features[rows, cols - 1] = values
+    return _Chunk(line0 + data_lines + 1, labels, qids, features)
+
+
+def _parse_indices(a: np.ndarray, starts: np.ndarray, colons: np.ndarray) -> np.ndarray:
+    """Integers ``a[starts[i]:colons[i]]`` (decimal digits only); 0 marks a bad one."""
+    lengths = colons - starts
+    values = np.zeros(starts.size, np.int64)
+    ok = (lengths >= 1) & (lengths <= 9)
+    for k in range(int(lengths.max(initial=0))):
+        take = k < lengths
+        digit = a[np.where(take, starts + k, 0)].astype(np.int64) - 48
+        ok &= ~take | ((digit >= 0) & (digit <= 9))
+        values = np.where(take, values * 10 + digit, values)
+    return np.where(ok, values, 0)
 
 
 def _read_chunks(path: str) -> Iterator[tuple[bytes, int]]:
@@ -395,19 +411,20 @@ def load_svmlight(
     if len(has_qid) > 1:
         first = next(c for c in chunks if c.labels.size and c.qids is None)
         raise _line_error(path, int(first.line_numbers[0]), "no 'qid:' field, unlike other lines")
-    width = num_features or max((int(c.cols.max()) for c in chunks if c.cols.size), default=0)
+    width = num_features or max((c.features.shape[1] for c in chunks), default=0)
     features = np.zeros((num_docs, width), np.float32)
-    labels = np.empty(num_docs, np.float32)
+    labels = np.concatenate([np.zeros(0)] + [c.labels for c in chunks]).astype(np.float32)
     start = 0
-    for chunk in chunks:
-        features[chunk.rows + start, chunk.cols - 1] = chunk.values
-        labels[start : start + chunk.labels.size] = chunk.labels
-        start += chunk.labels.size
+    for i, chunk in enumerate(chunks):
+        block = chunk.features
+        features[start : start + block.shape[0], : block.shape[1]] = block
+        start += block.shape[0]
+        chunks[i] = chunk._replace(features=None)  # free each block once copied
     if has_qid == {True}:
         if query_path is not None:
             raise ValueError(f"{path} has 'qid:' fields; do not also pass `query_path`.")
-        qids = np.concatenate([c.qids for c in chunks]).astype(np.int64)
-        line_numbers = np.concatenate([c.line_numbers for c in chunks])
+        qids = np.concatenate([c.qids for c in chunks if c.labels.size]).astype(np.int64)
+        line_numbers = np.concatenate([c.line_numbers for c in chunks if c.labels.size])
         starts = np.flatnonzero(np.concatenate([[True], qids[1:] != qids[:-1]]))
         ids = qids[starts]
         order = np.argsort(ids, kind="stable")

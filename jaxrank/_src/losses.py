@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import jax
 
-from jaxrank._src import pairs_dense, pairs_sorted
+from jaxrank._src import pairs_blocked, pairs_dense, pairs_sorted
 from jaxrank._src.checks import check_reduction, check_temperature, prepare_inputs
+from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.reductions import reduce_losses
 
 HINGE_METHODS = ("auto", "dense", "sorted")
@@ -50,6 +51,7 @@ def pairwise_hinge_loss(
     temperature: float = 1.0,
     reduction: str | None = "sum_over_batch_size",
     method: str = "auto",
+    lambda_weights: LambdaWeight | None = None,
 ) -> jax.Array:
     r"""Pairwise hinge loss, with the numbers of ``keras_rs.losses.PairwiseHingeLoss``.
 
@@ -86,6 +88,12 @@ def pairwise_hinge_loss(
       reduction: ``"sum_over_batch_size"`` (default) or ``"mean"``, ``"sum"``,
         ``"mean_with_sample_weight"``, ``"none"``/``None`` (per-item losses).
       method: ``"auto"`` (default), ``"dense"`` or ``"sorted"``.
+      lambda_weights: optional lambda weights :math:`\lambda_{ij}` such as
+        :class:`jaxrank.DCGLambdaWeight`, multiplying each pair's hinge (beyond
+        keras_rs). They need per-pair values, so the sorted path cannot take them:
+        ``"auto"`` then computes the pairs densely for short lists and in blocks of
+        rows for long ones (:mod:`jaxrank._src.pairs_blocked`), ``"dense"`` always
+        densely, and ``"sorted"`` raises ``ValueError``.
 
     Returns:
       A scalar, or per-item losses of the labels' shape for ``reduction="none"``.
@@ -115,6 +123,27 @@ def pairwise_hinge_loss(
     temperature = check_temperature(temperature)
     reduction = check_reduction(reduction)
     inputs = prepare_inputs(scores, labels, where=where, weights=weights)
+    if pairs_blocked.check_lambda_weights(lambda_weights) is not None:
+        return reduce_losses(
+            _lambda_hinge(inputs, temperature, lambda_weights, method), inputs, reduction
+        )
     kernel = _hinge_kernel(method, inputs.scores.shape)
     item_losses = kernel(inputs.scores, inputs.labels, inputs.valid, temperature)
     return reduce_losses(item_losses, inputs, reduction)
+
+
+def _lambda_hinge(inputs, temperature, lambda_weights, method):
+    """Per-item hinge losses with lambda weights, from the row-block pair kernel."""
+    if method not in ("auto", "dense"):
+        raise ValueError(
+            '`method` must be "auto" or "dense" when `lambda_weights` are given (the '
+            f"sorted path has no per-pair weights); received {method!r}."
+        )
+    block_size = inputs.scores.shape[-1] if method == "dense" else None
+    return pairs_blocked.pair_item_losses(
+        inputs,
+        pairs_blocked.HINGE,
+        temperature=temperature,
+        lambda_weights=lambda_weights,
+        block_size=block_size,
+    )

@@ -256,9 +256,10 @@ def ndcg(
       \mathrm{NDCG@k} = \frac{\mathrm{DCG@k}}{\mathrm{IDCG@k}},
 
     where DCG@k is :func:`dcg` and the ideal IDCG@k is the DCG@k of the same list
-    ordered by (weighted) gain, largest first. A list whose IDCG@k is 0 (no
-    relevant valid item, or no valid item at all) gets ``no_relevant_value``:
-    0 by default as in keras_rs; 1 is LightGBM's convention.
+    ordered by (weighted) gain, largest first (ignored items count as gain 0 in
+    that order, as in keras_rs; this matters only for negative gains). A list whose
+    IDCG@k is 0 (no relevant valid item, or no valid item at all) gets
+    ``no_relevant_value``: 0 by default as in keras_rs; 1 is LightGBM's convention.
 
     Args:
       scores: ``(..., n)`` floating scores; higher ranks first.

@@ -1,0 +1,363 @@
+"""Trains a Flax NNX ranking model with a jaxrank loss, data-parallel over all devices.
+
+Without ``--train``/``--test`` it uses the project's synthetic dataset
+(:func:`jaxrank.data.make_synthetic`); with them, LETOR/SVMlight files. Each epoch it
+prints the mean training loss and the test NDCG@1/3/5/10, writes a PNG plot of both at
+the end, and prints a JSON object of the final test metrics as the last line of
+stdout. See ``README.md`` beside this file.
+
+    python examples/ltr/main.py
+    python examples/ltr/main.py --train ../shared/data/yahoo-ltr-sample/rank.train \\
+        --test ../shared/data/yahoo-ltr-sample/rank.test --loss pairwise_hinge
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+from tqdm.auto import tqdm
+
+import jaxrank
+import jaxrank.metrics
+from jaxrank import data as ltr_data
+
+CUTOFFS = (1, 3, 5, 10)
+
+
+@dataclasses.dataclass
+class Config:
+    """Training settings; the defaults are the example's defaults (see README)."""
+
+    loss: str = "pairwise_hinge"
+    epochs: int = 30
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-2
+    hidden: tuple[int, ...] = (256, 128)
+    dropout: float = 0.5
+    seed: int = 0
+    eval_batch_size: int = 128
+
+
+# ------------------------------------------------------------------------- data
+
+
+@dataclasses.dataclass(frozen=True)
+class Standardizer:
+    """Signed ``log1p`` then standardisation, fitted on the training documents.
+
+    ``sign(x) * log(1 + |x|)`` tames raw web-search features (counts, BM25, PageRank
+    spanning orders of magnitude) while leaving 0/1 and [0, 1] features nearly linear;
+    the per-feature mean and standard deviation then put every feature on one scale.
+    A constant feature gets scale 1 (it becomes 0 everywhere).
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @staticmethod
+    def _squash(x: np.ndarray) -> np.ndarray:
+        return np.sign(x) * np.log1p(np.abs(x))
+
+    @classmethod
+    def fit(cls, features: np.ndarray) -> Standardizer:
+        squashed = cls._squash(features.astype(np.float64))
+        std = squashed.std(axis=0)
+        return cls(squashed.mean(axis=0), np.where(std > 1e-12, std, 1.0))
+
+    def __call__(self, dataset: ltr_data.RankingDataset) -> ltr_data.RankingDataset:
+        features = ((self._squash(dataset.features) - self.mean) / self.scale).astype(np.float32)
+        return dataclasses.replace(dataset, features=features)
+
+
+def widen(dataset: ltr_data.RankingDataset, num_features: int) -> ltr_data.RankingDataset:
+    """Pads the feature axis with zero columns up to ``num_features``."""
+    extra = num_features - dataset.num_features
+    if extra == 0:
+        return dataset
+    return dataclasses.replace(dataset, features=np.pad(dataset.features, ((0, 0), (0, extra))))
+
+
+def load_data(args: argparse.Namespace, seed: int):
+    """(train, test) datasets: LETOR files, or the synthetic dataset."""
+    if (args.train is None) != (args.test is None) and not args.validation_split:
+        raise SystemExit("pass both --train and --test (or neither, for synthetic data)")
+    if args.train is None:
+        train, test = ltr_data.make_synthetic(seed=seed)
+    else:
+        train = ltr_data.load_svmlight(args.train)
+        test = ltr_data.load_svmlight(args.test) if args.test else None
+    if args.validation_split:
+        # Model selection: hold out some training queries and evaluate on them instead.
+        order = np.random.default_rng(seed).permutation(train.num_queries)
+        held = int(round(args.validation_split * train.num_queries))
+        train, test = train.subset(order[held:]), train.subset(order[:held])
+    width = max(train.num_features, test.num_features)
+    return widen(train, width), widen(test, width)
+
+
+# ------------------------------------------------------------------------ model
+
+
+class Scorer(nnx.Module):
+    """An MLP that scores every document of every list: ``(B, L, F) -> (B, L)``."""
+
+    def __init__(self, num_features: int, hidden: Sequence[int], dropout: float, *, rngs: nnx.Rngs):
+        sizes = (num_features, *hidden)
+        self.layers = nnx.List(
+            [nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        )
+        self.dropout = nnx.Dropout(dropout)
+        self.out = nnx.Linear(sizes[-1], 1, rngs=rngs)
+
+    def __call__(self, x: jax.Array, dropout_key: jax.Array | None = None) -> jax.Array:
+        for i, layer in enumerate(self.layers):
+            x = jax.nn.gelu(layer(x))
+            if dropout_key is not None:
+                x = self.dropout(x, deterministic=False, rngs=jax.random.fold_in(dropout_key, i))
+        return self.out(x)[..., 0]
+
+
+def resolve_loss(name: str) -> Callable[..., jax.Array]:
+    """``jaxrank.<name>_loss``, looked up by name so that new losses work unchanged."""
+    known = sorted(
+        n[: -len("_loss")] for n in dir(jaxrank) if n.endswith("_loss") and n != "as_optax_loss"
+    )
+    fn = getattr(jaxrank, f"{name}_loss", None) if name in known else None
+    if fn is None:
+        raise SystemExit(f"unknown --loss {name!r}; jaxrank has: {', '.join(known)}")
+    return fn
+
+
+# --------------------------------------------------------------------- training
+
+
+class DataParallel:
+    """Places batches split over a 1-D ``data`` mesh of every device, params replicated.
+
+    With several processes (after ``jax.distributed.initialize()``), every process
+    builds the same global batch and contributes only its own slice of it.
+    """
+
+    def __init__(self):
+        self.mesh = Mesh(np.asarray(jax.devices()), ("data",))
+        self.batch = NamedSharding(self.mesh, P("data"))
+        self.replicated = NamedSharding(self.mesh, P())
+
+    @property
+    def size(self) -> int:
+        return self.mesh.size
+
+    def put_batch(self, array: np.ndarray) -> jax.Array:
+        processes, index = jax.process_count(), jax.process_index()
+        per_process = array.shape[0] // processes
+        local = array[index * per_process : (index + 1) * per_process]
+        return jax.make_array_from_process_local_data(self.batch, local, array.shape)
+
+    def replicate(self, tree):
+        return jax.device_put(tree, self.replicated)
+
+
+def train(
+    config: Config,
+    train_set: ltr_data.RankingDataset,
+    test_set: ltr_data.RankingDataset,
+    *,
+    show_progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Trains and evaluates every epoch.
+
+    Returns:
+      A dict with ``step_losses`` (every step), ``epoch_losses``, ``metrics`` (one dict
+      of test NDCG@k per epoch), ``test_scores`` (final scores in the test set's
+      document order) and ``train_seconds``.
+    """
+    loss_fn = resolve_loss(config.loss)
+    parallel = DataParallel()
+    # Every batch must split evenly over the devices.
+    batch_size = -(-config.batch_size // parallel.size) * parallel.size
+    eval_batch_size = -(-config.eval_batch_size // parallel.size) * parallel.size
+
+    scaler = Standardizer.fit(train_set.features)
+    train_buckets = ltr_data.bucketize(scaler(train_set))
+    test_buckets = ltr_data.bucketize(scaler(test_set))
+
+    model = Scorer(train_set.num_features, config.hidden, config.dropout, rngs=nnx.Rngs(config.seed))
+    graphdef, params = nnx.split(model)
+    steps_per_epoch = sum(-(-b.num_queries // batch_size) for b in train_buckets)
+    schedule = optax.cosine_decay_schedule(config.learning_rate, config.epochs * steps_per_epoch)
+    optimizer = optax.adamw(schedule, weight_decay=config.weight_decay)
+    params = parallel.replicate(params)
+    opt_state = parallel.replicate(optimizer.init(params))
+
+    def objective(params, features, labels, mask, key):
+        scores = nnx.merge(graphdef, params)(features, key)
+        lists = jnp.sum(jnp.any(mask, axis=-1).astype(jnp.float32))
+        # Mean loss per query in the batch (padded, empty lists count for nothing).
+        total = loss_fn(scores, labels, where=mask, reduction="sum")
+        return total / jnp.maximum(lists, 1.0)
+
+    @jax.jit
+    def train_step(params, opt_state, features, labels, mask, key):
+        loss, grads = jax.value_and_grad(objective)(params, features, labels, mask, key)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    @jax.jit
+    def evaluate(params, features, labels, mask):
+        scores = nnx.merge(graphdef, params)(features)
+        ndcgs = [
+            jaxrank.metrics.ndcg(scores, labels, where=mask, k=k, no_relevant_value=1.0)
+            for k in CUTOFFS
+        ]
+        return scores, jnp.stack(ndcgs, axis=-1)
+
+    def test_metrics(params):
+        batches = list(ltr_data.batches(test_buckets, eval_batch_size))
+        scores, per_list = [], []
+        for batch in batches:
+            s, n = evaluate(params, *(parallel.put_batch(x) for x in (batch.features, batch.labels, batch.mask)))
+            scores.append(np.asarray(s))
+            per_list.append(np.asarray(n)[batch.mask.any(axis=1)])
+        mean = np.concatenate(per_list).mean(axis=0)
+        metrics = {f"ndcg@{k}": float(m) for k, m in zip(CUTOFFS, mean, strict=True)}
+        return metrics, ltr_data.scatter_scores(batches, scores, test_set.num_docs)
+
+    shuffle = np.random.default_rng(config.seed)
+    dropout_key = jax.random.key(config.seed + 1)
+    history = {"step_losses": [], "epoch_losses": [], "metrics": []}
+    start = time.perf_counter()
+    step = 0
+    for epoch in range(1, config.epochs + 1):
+        epoch_losses = []
+        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", leave=False,
+                   disable=not show_progress, file=sys.stderr)
+        for batch in ltr_data.batches(train_buckets, batch_size, shuffle=True, seed=shuffle):
+            arrays = (parallel.put_batch(x) for x in (batch.features, batch.labels, batch.mask))
+            key = jax.random.fold_in(dropout_key, step)
+            params, opt_state, loss = train_step(params, opt_state, *arrays, key)
+            epoch_losses.append(float(loss))
+            step += 1
+            bar.update()
+            bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
+        bar.close()
+        metrics, test_scores = test_metrics(params)
+        history["step_losses"].extend(epoch_losses)
+        history["epoch_losses"].append(float(np.mean(epoch_losses)))
+        history["metrics"].append(metrics)
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        log(f"epoch {epoch:3d}  loss {history['epoch_losses'][-1]:.4f}  test {shown}")
+    history["train_seconds"] = time.perf_counter() - start
+    history["test_scores"] = test_scores
+    return history
+
+
+def ndcg_of_scores(dataset: ltr_data.RankingDataset, scores: np.ndarray) -> dict[str, float]:
+    """Mean NDCG@1/3/5/10 over the queries of ``dataset`` for per-document ``scores``.
+
+    The same definition as during training (``jaxrank.metrics.ndcg``: gain 2^label - 1,
+    log2 discount, a query without relevant documents counting 1.0); used to score
+    other models, e.g. ``lightgbm_baseline.py``.
+    """
+    padded = ltr_data.pad_lists(dataset)
+    list_scores = np.where(padded.mask, np.asarray(scores, np.float32)[padded.doc_index], 0.0)
+    return {
+        f"ndcg@{k}": float(jnp.mean(jaxrank.metrics.ndcg(
+            jnp.asarray(list_scores), jnp.asarray(padded.labels), where=jnp.asarray(padded.mask),
+            k=k, no_relevant_value=1.0)))
+        for k in CUTOFFS
+    }
+
+
+def plot(history: dict, path: str, title: str) -> None:
+    """Training loss and test NDCG per epoch, side by side, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = np.arange(1, len(history["epoch_losses"]) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(epochs, history["epoch_losses"])
+    left.set(xlabel="epoch", ylabel="mean training loss per query", title="training loss")
+    for k in CUTOFFS:
+        right.plot(epochs, [m[f"ndcg@{k}"] for m in history["metrics"]], label=f"NDCG@{k}")
+    right.set(xlabel="epoch", ylabel="test NDCG", title="test NDCG")
+    right.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    defaults = Config()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", help="LETOR/SVMlight training file (default: synthetic data)")
+    parser.add_argument("--test", help="LETOR/SVMlight test file")
+    parser.add_argument("--loss", default=defaults.loss,
+                        help="a jaxrank loss: NAME picks jaxrank.NAME_loss (default %(default)s)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="lists per step")
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    parser.add_argument("--hidden", default=",".join(map(str, defaults.hidden)),
+                        help="hidden layer widths, comma separated")
+    parser.add_argument("--dropout", type=float, default=defaults.dropout)
+    parser.add_argument("--validation-split", type=float, default=0.0,
+                        help="evaluate on this fraction of the training queries instead of "
+                        "--test (for choosing settings without looking at the test set)")
+    parser.add_argument("--predictions-out", help="write one test score per line, in file order")
+    parser.add_argument("--plot-out", default=os.path.join(tempfile.gettempdir(), "jaxrank_ltr.png"),
+                        help="PNG of loss and NDCG per epoch (default %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument("--distributed", action="store_true",
+                        help="call jax.distributed.initialize() first (multi-host runs)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    args = parse_args(argv)
+    if args.distributed:
+        jax.distributed.initialize()
+    config = Config(
+        loss=args.loss, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, weight_decay=args.weight_decay,
+        hidden=tuple(int(h) for h in args.hidden.split(",") if h), dropout=args.dropout,
+        seed=args.seed,
+    )
+    resolve_loss(config.loss)  # fail fast on a bad name
+    train_set, test_set = load_data(args, args.seed)
+    print(f"train: {train_set.num_queries} queries, {train_set.num_docs} docs, "
+          f"{train_set.num_features} features; test: {test_set.num_queries} queries, "
+          f"{test_set.num_docs} docs; {len(jax.devices())} device(s); loss {config.loss}")
+    history = train(config, train_set, test_set, show_progress=not args.no_progress)
+    if args.predictions_out:
+        np.savetxt(args.predictions_out, history["test_scores"], fmt="%.6g")
+    plot(history, args.plot_out, f"{config.loss} on {os.path.basename(args.train or 'synthetic')}")
+    result = dict(history["metrics"][-1])
+    result.update(loss=config.loss, epochs=config.epochs, seed=config.seed,
+                  train_seconds=round(history["train_seconds"], 2))
+    print(f"plot: {args.plot_out}; training took {history['train_seconds']:.1f}s")
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

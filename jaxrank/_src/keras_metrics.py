@@ -1,0 +1,409 @@
+r"""Keras-style metric classes: the calling convention and numbers of keras_rs.
+
+``metric(y_true, y_pred, sample_weight=None)`` returns what a *fresh*
+``keras_rs.metrics`` object returns after one ``update_state`` on that batch; the
+classes hold configuration only, no state, so a call never depends on earlier
+calls. To accumulate over batches (as repeated ``update_state`` calls do), carry
+a :class:`~jaxrank.metrics.WeightedMean` through :meth:`RankingMetric.update`.
+
+Inputs follow keras_rs: ``y_true`` is a label array or a dict
+``{"labels": ..., "mask": ...}``; arrays have rank 1 (one list, a batch of one) or
+rank 2 ``(batch, list_size)``; ``sample_weight`` is a scalar, per list ``(batch,)``
+or ``(batch, 1)``, or per item ``(batch, list_size)`` (for rank-1 input: a scalar or
+``(list_size,)``). An item takes part when its label is ``>= 0``, its mask is True
+and its weight is ``> 0``.
+
+How keras_rs turns item weights into one weight per list (kept here): with the
+list's relevance :math:`r_i` (the gain for (N)DCG, ``label >= 1`` otherwise),
+
+.. math::
+  w_l = \frac{\sum_i w_i r_i}{\sum_i r_i},
+
+a list with :math:`\sum_i r_i \le 0` but some positive weight gets the mean
+:math:`w_l` of the lists that have both, or 1 if no list has both, and a list
+whose weights are all 0 gets 0. The batch value is
+:math:`\sum_l w_l v_l / \sum_l w_l` (0 when :math:`\sum_l w_l = 0`). With all
+weights 1, every list weighs 1 and the value is the plain mean over lists.
+
+Differences from keras_rs: ties in ``y_pred`` are broken deterministically (see
+:mod:`jaxrank._src.metrics`) where keras_rs shuffles them at random whatever
+``shuffle_ties`` says; a NaN score on a valid item makes its list's value NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+
+from jaxrank._src import metrics as fn
+from jaxrank._src.keras_losses import _check_rank, _split_y_true
+from jaxrank._src.metric_state import WeightedMean
+
+
+def _divide_no_nan(num: jax.Array, den: jax.Array) -> jax.Array:
+    zero = den == 0
+    safe = jnp.where(zero, jnp.ones((), den.dtype), den)
+    return jnp.where(zero, jnp.zeros((), num.dtype), num / safe)
+
+
+def _list_weights(weights: jax.Array, relevance: jax.Array) -> jax.Array:
+    """keras_rs's per-list weights from item weights and item relevance, ``(B,)``."""
+    zero = jnp.zeros((), weights.dtype)
+    has_weight = jnp.sum(weights, axis=-1) > zero
+    relevance_sum = jnp.sum(relevance, axis=-1)
+    has_relevance = relevance_sum > zero
+    both = (has_weight & has_relevance).astype(weights.dtype)
+    n_both = jnp.sum(both)
+    per_list = _divide_no_nan(jnp.sum(weights * relevance, axis=-1), relevance_sum)
+    mean_weight = jnp.where(
+        n_both > zero,
+        jnp.sum(per_list) / jnp.where(n_both > zero, n_both, jnp.ones_like(n_both)),
+        jnp.ones((), weights.dtype),
+    )
+    return jnp.where(has_weight, jnp.where(has_relevance, per_list, mean_weight), zero)
+
+
+def _item_weights(sample_weight, shape, dtype) -> jax.Array:
+    """Broadcasts ``sample_weight`` to the (rank-2) labels' ``shape`` as keras_rs."""
+    if sample_weight is None:
+        return jnp.ones(shape, dtype)
+    weights = jnp.asarray(sample_weight).astype(dtype)
+    batch, _ = shape
+    if weights.ndim == 1 and weights.shape == (batch,):
+        weights = weights[:, None]
+    try:
+        fits = weights.ndim <= 2 and jnp.broadcast_shapes(weights.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            "`sample_weight` must be a scalar, per list (batch,) or (batch, 1), or "
+            f"per item {shape}; received shape {tuple(weights.shape)}."
+        )
+    return jnp.broadcast_to(weights, shape)
+
+
+class RankingMetric:
+    """Base of the Keras-style metric classes: inputs, list weights, config.
+
+    Subclasses set ``metric_fn`` (a functional jaxrank metric) and may override
+    :meth:`_relevance` (the relevance used for list weights) and
+    :meth:`_values` (per-list values from the validated batch).
+    """
+
+    metric_fn: ClassVar[Any]
+    takes_item_weights: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        k: int | None = None,
+        shuffle_ties: bool = True,
+        seed: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+        **options: Any,
+    ) -> None:
+        fn._check_k(k)
+        if seed is not None and not isinstance(seed, int):
+            raise TypeError(f"`seed` must be None or an int; received {seed!r}.")
+        self.k = k
+        self.shuffle_ties = bool(shuffle_ties)
+        self.seed = seed
+        self.name = name or type(self).__name__
+        self.dtype = jnp.dtype(jnp.float32 if dtype is None else dtype)
+        self.options = options
+
+    def _tie_key(self, key):
+        if key is not None:
+            return key
+        if self.shuffle_ties and self.seed is not None:
+            return jax.random.key(self.seed)
+        return None
+
+    def _relevance(self, labels: jax.Array) -> jax.Array:
+        return (labels >= 1).astype(labels.dtype)
+
+    def _values(self, scores, labels, valid, weights, key) -> jax.Array:
+        extra = {"weights": weights} if self.takes_item_weights else {}
+        return type(self).metric_fn(
+            scores, labels, where=valid, k=self.k, key=key, **extra, **self.options
+        )
+
+    def per_list(
+        self, y_true, y_pred, sample_weight=None, *, key=None
+    ) -> tuple[jax.Array, jax.Array]:
+        """Per-list values and weights of one batch, both ``(batch,)``.
+
+        They are what keras_rs feeds to ``keras.metrics.Mean.update_state``; the
+        call's result is their weighted mean.
+
+        Args:
+          y_true: labels ``(list_size,)`` or ``(batch, list_size)``, or a dict with
+            ``"labels"`` and an optional boolean (or 0/1) ``"mask"`` of that shape.
+          y_pred: scores of the labels' shape.
+          sample_weight: optional scalar, per-list or per-item weights.
+          key: optional PRNG key: break score ties at random with it. Without one,
+            ties are broken by position unless the metric was built with
+            ``shuffle_ties=True`` and an int ``seed`` (then ``jax.random.key(seed)``).
+
+        Returns:
+          ``(values, list_weights)``; rank-1 input counts as a batch of one.
+        """
+        labels, mask = _split_y_true(y_true)
+        labels = jnp.asarray(labels).astype(self.dtype)
+        scores = jnp.asarray(y_pred).astype(self.dtype)
+        _check_rank("y_true", labels)
+        _check_rank("y_pred", scores)
+        if labels.shape != scores.shape:
+            raise ValueError(
+                "`y_true` and `y_pred` must have the same shape; received "
+                f"{tuple(labels.shape)} and {tuple(scores.shape)}."
+            )
+        if labels.ndim == 1:
+            labels, scores = labels[None], scores[None]
+            if mask is not None:
+                mask = jnp.asarray(mask)
+                mask = mask[None] if mask.ndim == 1 else mask
+            if sample_weight is not None and jnp.ndim(sample_weight) == 1:
+                sample_weight = jnp.asarray(sample_weight)[None]
+        weights = _item_weights(sample_weight, labels.shape, labels.dtype)
+        zero = jnp.zeros((), labels.dtype)
+        valid = (labels >= zero) & (weights > zero)
+        if mask is not None:
+            mask = jnp.asarray(mask)
+            if mask.shape != labels.shape:
+                raise ValueError(
+                    '`y_true["mask"]` must have the shape of `y_true["labels"]` '
+                    f"{tuple(labels.shape)}; received {tuple(mask.shape)}."
+                )
+            valid = valid & (mask if mask.dtype == jnp.bool_ else mask != 0)
+        labels = jnp.where(valid, labels, zero)
+        weights = jnp.where(valid, weights, zero)
+        values = self._values(scores, labels, valid, weights, self._tie_key(key))
+        list_weights = _list_weights(weights, self._relevance(labels))
+        return values, list_weights
+
+    def update(
+        self, state: WeightedMean, y_true, y_pred, sample_weight=None, *, key=None
+    ) -> WeightedMean:
+        """``state`` with this batch added, as one more keras ``update_state``."""
+        return state.update(*self.per_list(y_true, y_pred, sample_weight, key=key))
+
+    def __call__(self, y_true, y_pred, sample_weight=None, *, key=None) -> jax.Array:
+        """The metric of one batch: a fresh keras_rs metric after one update."""
+        return self.update(
+            WeightedMean.empty(self.dtype), y_true, y_pred, sample_weight, key=key
+        ).compute()
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, as Keras's ``get_config``."""
+        return {
+            "name": self.name,
+            "dtype": self.dtype.name,
+            "k": self.k,
+            "shuffle_ties": self.shuffle_ties,
+            "seed": self.seed,
+            **self.options,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RankingMetric:
+        """Rebuilds a metric from :meth:`get_config`'s output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+_COMMON_ARGS = """Args:
+      k: rank cut-off, a positive int, or ``None`` for the whole list.
+      shuffle_ties: with an int ``seed``, break score ties at random with
+        ``jax.random.key(seed)``; otherwise ties are broken by position.
+      seed: optional int seed, see ``shuffle_ties``.
+      name: optional name.
+      dtype: computation dtype (default float32, as Keras)."""
+
+
+def _documented(cls):
+    """Puts the constructor arguments every metric shares into ``cls``'s docstring."""
+    cls.__doc__ = cls.__doc__.replace("<common args>", _COMMON_ARGS)
+    return cls
+
+
+class _GainMetric(RankingMetric):
+    """(N)DCG: gain and discount functions; item weights multiply gains."""
+
+    takes_item_weights = True
+
+    def __init__(
+        self,
+        k: int | None = None,
+        gain_fn=fn.default_gain_fn,
+        rank_discount_fn=fn.default_discount_fn,
+        shuffle_ties: bool = True,
+        seed: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            k,
+            shuffle_ties,
+            seed,
+            name,
+            dtype,
+            gain_fn=gain_fn,
+            discount_fn=rank_discount_fn,
+        )
+
+    def _relevance(self, labels: jax.Array) -> jax.Array:
+        return jnp.asarray(self.options["gain_fn"](labels)).astype(labels.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["rank_discount_fn"] = config.pop("discount_fn")
+        return config
+
+
+@_documented
+class NDCG(_GainMetric):
+    r"""Normalised discounted cumulative gain, a drop-in for ``keras_rs.metrics.NDCG``.
+
+    Per list, :math:`\mathrm{DCG@k} / \mathrm{IDCG@k}` with item weights
+    multiplying the gains (0 when IDCG@k is 0); see :func:`jaxrank.metrics.ndcg`.
+    Lists are averaged with keras_rs's list weights (module docstring).
+
+    <common args>
+      gain_fn: elementwise map from labels to gains (default ``2**y - 1``).
+      rank_discount_fn: elementwise map from 1-based ranks to discounts (default
+        ``1 / log2(rank + 1)``).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrank.metrics import NDCG
+      >>> y_true = np.array([[2, 0, 1], [0, 1, 0]])
+      >>> y_pred = np.array([[0.1, 0.9, 0.5], [0.3, 0.2, 0.1]])
+      >>> print(f"{NDCG()(y_true, y_pred):.4f}")  # (0.5869 + 1/log2(3)) / 2
+      0.6089
+      >>> print(f"{NDCG(k=1)(y_true, y_pred):.4f}")
+      0.0000
+    """
+
+    metric_fn = staticmethod(fn.ndcg)
+
+
+@_documented
+class DCG(_GainMetric):
+    r"""Discounted cumulative gain, a drop-in for ``keras_rs.metrics.DCG``.
+
+    Per list, DCG@k with item weights multiplying the gains (see
+    :func:`jaxrank.metrics.dcg`). As in keras_rs, the batch value is
+    :math:`\sum_l \mathrm{DCG}_l / \sum_l w_l` over lists of nonzero list weight
+    :math:`w_l`: the item weights already sit inside each DCG.
+
+    <common args>
+      gain_fn: elementwise map from labels to gains (default ``2**y - 1``).
+      rank_discount_fn: elementwise map from 1-based ranks to discounts (default
+        ``1 / log2(rank + 1)``).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrank.metrics import DCG
+      >>> y_true = np.array([[2, 0, 1], [0, 1, 0]])
+      >>> y_pred = np.array([[0.1, 0.9, 0.5], [0.3, 0.2, 0.1]])
+      >>> print(f"{DCG()(y_true, y_pred):.4f}")  # (2.1309 + 1/log2(3)) / 2
+      1.3809
+    """
+
+    metric_fn = staticmethod(fn.dcg)
+
+    def per_list(self, y_true, y_pred, sample_weight=None, *, key=None):
+        values, weights = super().per_list(y_true, y_pred, sample_weight, key=key)
+        return _divide_no_nan(values, weights), weights
+
+
+@_documented
+class MeanReciprocalRank(RankingMetric):
+    r"""Mean reciprocal rank, a drop-in for ``keras_rs.metrics.MeanReciprocalRank``.
+
+    Per list, one over the rank of the first item with label at least 1 in the top
+    ``k`` (0 if none); see :func:`jaxrank.metrics.mean_reciprocal_rank`.
+
+    <common args>
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrank.metrics import MeanReciprocalRank
+      >>> y_true = np.array([[1, 0, 1], [1, 0, 0]])
+      >>> y_pred = np.array([[0.1, 0.9, 0.5], [0.1, 0.9, 0.5]])
+      >>> print(f"{MeanReciprocalRank()(y_true, y_pred):.4f}")  # (1/2 + 1/3) / 2
+      0.4167
+    """
+
+    metric_fn = staticmethod(fn.mean_reciprocal_rank)
+
+
+@_documented
+class MeanAveragePrecision(RankingMetric):
+    r"""Mean average precision, a drop-in for ``keras_rs.metrics.MeanAveragePrecision``.
+
+    Per list, the (item-weighted) average precision at ``k``; see
+    :func:`jaxrank.metrics.mean_average_precision`.
+
+    <common args>
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrank.metrics import MeanAveragePrecision
+      >>> y_true = np.array([[1, 1, 0, 0]])
+      >>> y_pred = np.array([[0.1, 0.9, 0.5, 0.3]])
+      >>> print(f"{MeanAveragePrecision()(y_true, y_pred):.4f}")  # (1 + 2/4) / 2
+      0.7500
+    """
+
+    metric_fn = staticmethod(fn.mean_average_precision)
+    takes_item_weights = True
+
+
+@_documented
+class PrecisionAtK(RankingMetric):
+    r"""Precision at k, a drop-in for ``keras_rs.metrics.PrecisionAtK``.
+
+    Per list, the share of items with label at least 1 among the top
+    ``min(k, n_valid)``; see :func:`jaxrank.metrics.precision_at_k`.
+
+    <common args>
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrank.metrics import PrecisionAtK
+      >>> y_true = np.array([[1, 1, 0, 0]])
+      >>> y_pred = np.array([[0.1, 0.9, 0.5, 0.3]])
+      >>> print(f"{PrecisionAtK(k=2)(y_true, y_pred):.4f}")
+      0.5000
+    """
+
+    metric_fn = staticmethod(fn.precision_at_k)
+
+
+@_documented
+class RecallAtK(RankingMetric):
+    r"""Recall at k, a drop-in for ``keras_rs.metrics.RecallAtK``.
+
+    Per list, the share of the items with label at least 1 found in the top ``k``;
+    see :func:`jaxrank.metrics.recall_at_k`.
+
+    <common args>
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrank.metrics import RecallAtK
+      >>> y_true = np.array([[1, 1, 0, 0]])
+      >>> y_pred = np.array([[0.1, 0.9, 0.5, 0.3]])
+      >>> print(f"{RecallAtK(k=2)(y_true, y_pred):.4f}")
+      0.5000
+    """
+
+    metric_fn = staticmethod(fn.recall_at_k)

@@ -1,0 +1,297 @@
+r"""Pairwise losses with any smooth or piecewise pair term, in blocks of rows.
+
+For scores :math:`s`, labels :math:`y`, validity :math:`v`, temperature :math:`T`,
+optional lambda weights :math:`\lambda` and a pair term :math:`f`, item :math:`i`'s
+loss is
+
+.. math::
+
+    \ell_i = \sum_j c_{ij}\,\lambda_{ij}\,f(x_{ij}, y_i - y_j), \qquad
+    x_{ij} = \frac{s_i - s_j}{T},
+
+where :math:`c_{ij} = v_i v_j [y_i - y_j > 0]` for the ranking losses and
+:math:`c_{ij} = v_i v_j` for the squared error (whose diagonal term is 0). With
+:math:`a_{ij} = g_i c_{ij} \lambda_{ij} \partial_x f(x_{ij}, y_i - y_j)` for the
+cotangent :math:`g`, the gradient is
+
+.. math::
+
+    \frac{\partial}{\partial s_k} \sum_i g_i \ell_i
+      = \frac{1}{T} \Bigl(\sum_j a_{kj} - \sum_i a_{ik}\Bigr).
+
+Neither the logistic nor the soft zero-one term has an exact sub-quadratic form, so
+the work is :math:`O(n^2)` per list; memory need not be. The rows are split into
+blocks of ``b`` (a static size, :func:`block_size_for` picks it from the shape):
+each block builds a ``(..., b, n)`` slab, reduces it, and drops it, the forward pass
+under ``lax.map`` and the backward pass under ``lax.scan`` (row sums out, column sums
+carried). One block of all rows is the dense computation. A ``jax.custom_vjp`` keeps
+only the ``(..., n)`` inputs between the passes and rebuilds each slab in the
+backward pass; lambda weights enter through per-item features
+(:mod:`jaxrank._src.lambda_weights`), so they need no ``(n, n)`` array either.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxrank._src.checks import RankingInputs
+from jaxrank._src.lambda_weights import LambdaWeight
+
+# Largest pair slab, in elements, built at once by `block_size_for` (32 MiB float32).
+PAIR_BUDGET = 2**23
+
+
+class PairTerm(NamedTuple):
+    """A pair term :math:`f(x, \\Delta y)` and its derivative in :math:`x`.
+
+    Attributes:
+      value: ``f(x, dy)``, elementwise.
+      slope: ``df/dx (x, dy)``, elementwise (the subgradient at kinks).
+      ordered: True to count pairs with ``y_i > y_j`` only; False for all pairs of
+        valid items.
+    """
+
+    value: Callable[[jax.Array, jax.Array], jax.Array]
+    slope: Callable[[jax.Array, jax.Array], jax.Array]
+    ordered: bool
+
+
+def _hinge(x, dy):
+    del dy
+    return jax.nn.relu(1 - x)
+
+
+def _hinge_slope(x, dy):
+    # Subgradient 0 at the kink 1 - x == 0, as `jax.nn.relu`.
+    del dy
+    return -(1 - x > 0).astype(x.dtype)
+
+
+def _logistic(x, dy):
+    # log(1 + exp(-x)) = relu(-x) + log1p(exp(-|x|)): no overflow, no cancellation.
+    del dy
+    return jax.nn.relu(-x) + jnp.log1p(jnp.exp(-jnp.abs(x)))
+
+
+def _logistic_slope(x, dy):
+    del dy
+    return -jax.nn.sigmoid(-x)
+
+
+def _soft_zero_one(x, dy):
+    # 1 - sigmoid(x) written as sigmoid(-x): exact for large x, where 1 - p cancels.
+    del dy
+    return jax.nn.sigmoid(-x)
+
+
+def _soft_zero_one_slope(x, dy):
+    del dy
+    return -jax.nn.sigmoid(x) * jax.nn.sigmoid(-x)
+
+
+def _squared(x, dy):
+    return jnp.square(dy - x)
+
+
+def _squared_slope(x, dy):
+    return -2 * (dy - x)
+
+
+HINGE = PairTerm(_hinge, _hinge_slope, ordered=True)
+LOGISTIC = PairTerm(_logistic, _logistic_slope, ordered=True)
+SOFT_ZERO_ONE = PairTerm(_soft_zero_one, _soft_zero_one_slope, ordered=True)
+SQUARED = PairTerm(_squared, _squared_slope, ordered=False)
+
+
+def check_block_size(block_size) -> int | None:
+    """Returns ``block_size`` after checking it is None or a static int >= 1."""
+    if block_size is None:
+        return None
+    if (
+        isinstance(block_size, bool)
+        or not isinstance(block_size, int)
+        or block_size < 1
+    ):
+        raise ValueError(
+            f"`block_size` must be None or an int >= 1; received {block_size!r}."
+        )
+    return block_size
+
+
+def check_lambda_weights(lambda_weights) -> LambdaWeight | None:
+    """Returns ``lambda_weights`` after checking it is None or a LambdaWeight."""
+    if lambda_weights is not None and not isinstance(lambda_weights, LambdaWeight):
+        raise TypeError(
+            "`lambda_weights` must be None or a jaxrank lambda weight such as "
+            "`jaxrank.DCGLambdaWeight()`; received "
+            f"{type(lambda_weights).__name__} {lambda_weights!r}."
+        )
+    return lambda_weights
+
+
+def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:
+    """The static row-block size for scores of ``shape``; ``>= n`` means dense.
+
+    ``None`` picks the dense path when the ``(..., n, n)`` pair tensor has at most
+    :data:`PAIR_BUDGET` elements, else blocks of rows that keep each slab within it.
+    """
+    n = shape[-1]
+    if block_size is not None:
+        return min(block_size, max(n, 1))
+    lists = 1
+    for size in shape[:-1]:
+        lists *= size
+    rows = PAIR_BUDGET // max(lists * n, 1)
+    return max(n, 1) if rows >= n else max(rows, 1)
+
+
+class _Items(NamedTuple):
+    """The per-item arrays of some rows (or of all columns) of the pair matrix."""
+
+    scores: jax.Array
+    labels: jax.Array
+    valid: jax.Array
+    features: tuple[jax.Array, ...]
+
+
+def _slab(term, temperature, lambda_weight, rows: _Items, cols: _Items):
+    """``x``, ``dy``, the counted-pair mask and the pair weights of a row slab."""
+    diff = rows.scores[..., :, None] - cols.scores[..., None, :]
+    x = diff / jnp.asarray(temperature, diff.dtype)
+    dy = rows.labels[..., :, None] - cols.labels[..., None, :]
+    counted = rows.valid[..., :, None] & cols.valid[..., None, :]
+    if term.ordered:
+        counted = counted & (dy > 0)
+    weights = None
+    if lambda_weight is not None:
+        weights = lambda_weight.pair_weights(
+            tuple(f[..., :, None] for f in rows.features),
+            tuple(f[..., None, :] for f in cols.features),
+            cols.scores.shape[-1],
+        )
+    return x, dy, counted, weights
+
+
+def _slab_losses(term, temperature, lambda_weight, rows, cols):
+    x, dy, counted, weights = _slab(term, temperature, lambda_weight, rows, cols)
+    values = term.value(x, dy)
+    if weights is not None:
+        values = values * weights
+    return jnp.sum(jnp.where(counted, values, jnp.zeros((), x.dtype)), axis=-1)
+
+
+def _slab_slopes(term, temperature, lambda_weight, rows, cols, cotangent):
+    """:math:`a_{ij}` of the module docstring for a row slab."""
+    x, dy, counted, weights = _slab(term, temperature, lambda_weight, rows, cols)
+    slopes = term.slope(x, dy) * cotangent[..., :, None]
+    if weights is not None:
+        slopes = slopes * weights
+    return jnp.where(counted, slopes, jnp.zeros((), x.dtype))
+
+
+def _to_blocks(x: jax.Array, block: int) -> jax.Array:
+    """``(..., n)`` -> ``(num_blocks, ..., block)``, padding the list with zeros."""
+    n = x.shape[-1]
+    num_blocks = -(-n // block)
+    pad = [(0, 0)] * (x.ndim - 1) + [(0, num_blocks * block - n)]
+    x = jnp.pad(x, pad)
+    x = x.reshape(x.shape[:-1] + (num_blocks, block))
+    return jnp.moveaxis(x, -2, 0)
+
+
+def _from_blocks(x: jax.Array, n: int) -> jax.Array:
+    """Inverse of :func:`_to_blocks`."""
+    x = jnp.moveaxis(x, 0, -2)
+    return x.reshape(x.shape[:-2] + (-1,))[..., :n]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
+def _item_losses(
+    term, temperature, lambda_weight, block, scores, labels, valid, features
+):
+    cols = _Items(scores, labels, valid, features)
+    if block >= scores.shape[-1]:
+        return _slab_losses(term, temperature, lambda_weight, cols, cols)
+    blocks = jax.tree.map(lambda a: _to_blocks(a, block), cols)
+    losses = lax.map(
+        lambda rows: _slab_losses(term, temperature, lambda_weight, rows, cols), blocks
+    )
+    return _from_blocks(losses, scores.shape[-1])
+
+
+def _item_losses_fwd(term, temperature, lambda_weight, block, *arrays):
+    losses = _item_losses(term, temperature, lambda_weight, block, *arrays)
+    return losses, arrays
+
+
+def _item_losses_bwd(term, temperature, lambda_weight, block, arrays, cotangent):
+    cols = _Items(*arrays)
+    n = cols.scores.shape[-1]
+    if block >= n:
+        slopes = _slab_slopes(term, temperature, lambda_weight, cols, cols, cotangent)
+        as_first, as_second = jnp.sum(slopes, axis=-1), jnp.sum(slopes, axis=-2)
+    else:
+        blocks = jax.tree.map(lambda a: _to_blocks(a, block), (cols, cotangent))
+
+        def step(col_sums, block_args):
+            rows, row_cotangent = block_args
+            slopes = _slab_slopes(
+                term, temperature, lambda_weight, rows, cols, row_cotangent
+            )
+            return col_sums + jnp.sum(slopes, axis=-2), jnp.sum(slopes, axis=-1)
+
+        as_second, as_first = lax.scan(step, jnp.zeros_like(cotangent), blocks)
+        as_first = _from_blocks(as_first, n)
+    grad = (as_first - as_second) / jnp.asarray(temperature, cotangent.dtype)
+    return grad.astype(cols.scores.dtype), None, None, None
+
+
+_item_losses.defvjp(_item_losses_fwd, _item_losses_bwd)
+# Compiled once per static configuration, so eager calls do not retrace the kernel.
+_jit_item_losses = jax.jit(_item_losses, static_argnums=(0, 1, 2, 3))
+
+
+def pair_item_losses(
+    inputs: RankingInputs,
+    term: PairTerm,
+    *,
+    temperature: float,
+    lambda_weights: LambdaWeight | None,
+    block_size: int | None,
+) -> jax.Array:
+    """Unweighted per-item losses ``(..., n)`` of ``term`` (module docstring).
+
+    Args:
+      inputs: validated inputs (:func:`jaxrank._src.checks.prepare_inputs`).
+      term: the pair term.
+      temperature: static Python float > 0.
+      lambda_weights: optional lambda weights, held constant under differentiation.
+      block_size: static rows per block, or None to choose from the shape.
+
+    Returns:
+      ``(..., n)`` per-item losses, 0 for invalid items; reverse-mode differentiable
+      in ``inputs.scores`` (``jax.custom_vjp``) with :math:`O(n)` residuals.
+    """
+    features = ()
+    if lambda_weights is not None:
+        features = lambda_weights.item_features(
+            lax.stop_gradient(inputs.scores), inputs.labels, inputs.valid
+        )
+        features = tuple(lax.stop_gradient(f) for f in features)
+    block = block_size_for(inputs.scores.shape, block_size)
+    return _jit_item_losses(
+        term,
+        temperature,
+        lambda_weights,
+        block,
+        inputs.scores,
+        inputs.labels,
+        inputs.valid,
+        features,
+    )

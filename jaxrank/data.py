@@ -1,0 +1,29 @@
+"""Learning-to-rank data: LETOR/SVMlight files, a synthetic dataset, padding and batches.
+
+A :class:`RankingDataset` holds documents flat, in file order; :func:`bucketize` pads
+its queries into ``(queries, list_size, features)`` arrays grouped by list length, and
+:func:`batches` cuts those into fixed-shape batches for a training loop.
+:func:`scatter_scores` writes scores of padded lists back in document order.
+"""
+
+from jaxrank._src.letor import PaddedLists as PaddedLists
+from jaxrank._src.letor import RankingDataset as RankingDataset
+from jaxrank._src.letor import batches as batches
+from jaxrank._src.letor import bucketize as bucketize
+from jaxrank._src.letor import default_list_sizes as default_list_sizes
+from jaxrank._src.letor import load_svmlight as load_svmlight
+from jaxrank._src.letor import pad_lists as pad_lists
+from jaxrank._src.letor import scatter_scores as scatter_scores
+from jaxrank._src.synthetic import make_synthetic as make_synthetic
+
+__all__ = [
+    "PaddedLists",
+    "RankingDataset",
+    "batches",
+    "bucketize",
+    "default_list_sizes",
+    "load_svmlight",
+    "make_synthetic",
+    "pad_lists",
+    "scatter_scores",
+]

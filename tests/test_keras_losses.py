@@ -1,0 +1,171 @@
+"""`jaxrank.PairwiseHingeLoss` against the spec, the function, and keras_rs 0.4.0."""
+
+import numpy as np
+import pytest
+
+import jaxrank
+
+REDUCTIONS = ["sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none"]
+
+Y_TRUE = np.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
+Y_PRED = np.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
+MASK = np.array([[True, True, True, True], [True, True, False, False]])
+SAMPLE_WEIGHT = np.array([[2.0, 3.0, 1.0, 1.0], [2.0, 1.0, 0.0, 0.0]])
+
+# (constructor options, y_true, y_pred, sample_weight, expected) from the spec.
+WORKED_EXAMPLES = [
+    (
+        {},
+        np.array([1.0, 0.0, 1.0, 3.0, 2.0]),
+        np.array([1.0, 3.0, 2.0, 4.0, 0.8]),
+        None,
+        2.32,
+    ),
+    ({}, Y_TRUE, Y_PRED, None, 0.75),
+    ({}, {"labels": Y_TRUE, "mask": MASK}, Y_PRED, None, 0.65),
+    ({}, Y_TRUE, Y_PRED, SAMPLE_WEIGHT, 1.025),
+    ({"temperature": 0.5}, Y_TRUE, Y_PRED, None, 1.075),
+    ({"reduction": "mean_with_sample_weight"}, Y_TRUE, Y_PRED, SAMPLE_WEIGHT, 0.82),
+    ({"reduction": "sum"}, Y_TRUE, Y_PRED, None, 6.0),
+    ({}, Y_TRUE, Y_PRED, np.array([[2.0], [0.5]]), 1.3125),
+    (
+        {"reduction": "none"},
+        Y_TRUE,
+        Y_PRED,
+        None,
+        [[3.0, 0.0, 2.0, 0.0], [0.0, 0.2, 0.8, 0.0]],
+    ),
+    (
+        {"reduction": None},
+        np.array([1.0, 0.0, 1.0, 3.0]),
+        np.array([1.0, 3.0, 2.0, 4.0]),
+        None,
+        [[3.0, 0.0, 2.0, 0.0]],  # unbatched input is a batch of one
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "options, y_true, y_pred, sample_weight, expected",
+    WORKED_EXAMPLES,
+    ids=[f"example{i}" for i in range(len(WORKED_EXAMPLES))],
+)
+def test_worked_examples(options, y_true, y_pred, sample_weight, expected):
+    loss = jaxrank.PairwiseHingeLoss(**options)
+    got = loss(y_true, y_pred, sample_weight=sample_weight)
+    assert got.dtype == np.float32
+    assert got.shape == np.shape(expected)
+    np.testing.assert_allclose(got, np.float32(expected), rtol=3e-7, atol=3e-7)
+
+
+def random_case(rng, rank, weight_kind, *, masked):
+    """Labels (ties and -1), scores, optional mask and a sample weight of a kind."""
+    shape = (6,) if rank == 1 else (3, 5)
+    labels = rng.integers(-1, 4, size=shape).astype(np.float32)
+    scores = rng.normal(size=shape).astype(np.float32)
+    y_true = labels
+    if masked:
+        y_true = {"labels": labels, "mask": rng.random(size=shape) < 0.7}
+    weight_shape = {
+        None: None,
+        "scalar": (),
+        "per list": shape[:-1] + (1,),  # (batch, 1); (1,) for unbatched input
+        "per item": shape,
+    }[weight_kind]
+    weights = None
+    if weight_shape is not None:
+        weights = rng.uniform(0.0, 2.0, size=weight_shape).astype(np.float32)
+    return y_true, scores, weights
+
+
+WEIGHT_KINDS = [None, "scalar", "per list", "per item"]
+
+
+@pytest.fixture(scope="module")
+def keras_rs():
+    return pytest.importorskip("keras_rs")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weight_kind", WEIGHT_KINDS, ids=str)
+@pytest.mark.parametrize("rank", [1, 2])
+def test_matches_keras_rs(rank, weight_kind, reduction, keras_rs, rng):
+    for masked in (False, True):
+        for temperature in (1.0, 0.4):
+            y_true, y_pred, weights = random_case(rng, rank, weight_kind, masked=masked)
+            ours = jaxrank.PairwiseHingeLoss(temperature=temperature, reduction=reduction)
+            theirs = keras_rs.losses.PairwiseHingeLoss(
+                temperature=temperature, reduction=reduction
+            )
+            got = ours(y_true, y_pred, sample_weight=weights)
+            want = np.asarray(theirs(y_true, y_pred, sample_weight=weights))
+            assert got.shape == want.shape, (masked, temperature)
+            assert got.dtype == want.dtype
+            np.testing.assert_allclose(
+                got, want, rtol=1e-5, atol=1e-6, err_msg=f"{masked=} {temperature=}"
+            )
+
+
+def test_matches_keras_rs_on_integer_inputs(keras_rs, rng):
+    # Keras casts integer labels and scores to its float dtype; so does the class.
+    labels = rng.integers(-1, 4, size=(3, 5))
+    scores = rng.integers(-3, 4, size=(3, 5))
+    got = jaxrank.PairwiseHingeLoss()(labels, scores)
+    want = keras_rs.losses.PairwiseHingeLoss()(labels, scores)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_matches_keras_rs_with_float_mask(keras_rs, rng):
+    # A 0/1 float mask works as a boolean one, as in keras_rs.
+    y_true, y_pred, _ = random_case(rng, 2, None, masked=True)
+    float_mask = {"labels": y_true["labels"], "mask": y_true["mask"].astype(np.float32)}
+    got = jaxrank.PairwiseHingeLoss()(float_mask, y_pred)
+    np.testing.assert_allclose(got, jaxrank.PairwiseHingeLoss()(y_true, y_pred))
+    want = keras_rs.losses.PairwiseHingeLoss()(float_mask, y_pred)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weight_kind", WEIGHT_KINDS, ids=str)
+def test_class_equals_function(weight_kind, reduction, rng):
+    y_true, y_pred, weights = random_case(rng, 2, weight_kind, masked=True)
+    got = jaxrank.PairwiseHingeLoss(temperature=0.7, reduction=reduction)(
+        y_true, y_pred, sample_weight=weights
+    )
+    want = jaxrank.pairwise_hinge_loss(
+        y_pred,
+        y_true["labels"],
+        where=y_true["mask"],
+        weights=weights,
+        temperature=0.7,
+        reduction=reduction,
+    )
+    np.testing.assert_array_equal(got, want)
+
+
+def test_class_unbatched_equals_function(rng):
+    y_true, y_pred, weights = random_case(rng, 1, "per item", masked=False)
+    loss = jaxrank.PairwiseHingeLoss(reduction="none")
+    got = loss(y_true, y_pred, sample_weight=weights)
+    want = jaxrank.pairwise_hinge_loss(y_pred, y_true, weights=weights, reduction="none")
+    assert got.shape == (1, 6) and want.shape == (6,)
+    np.testing.assert_array_equal(got[0], want)
+
+
+def test_per_list_weight_of_shape_batch(rng):
+    # Documented improvement on keras_rs: (batch,) is one weight per list.
+    y_true, y_pred, weights = random_case(rng, 2, "per list", masked=False)
+    loss = jaxrank.PairwiseHingeLoss(reduction="mean_with_sample_weight")
+    np.testing.assert_array_equal(
+        loss(y_true, y_pred, sample_weight=weights[:, 0]),
+        loss(y_true, y_pred, sample_weight=weights),
+    )
+
+
+def test_config_round_trip(rng):
+    loss = jaxrank.PairwiseHingeLoss(temperature=0.3, reduction="sum", name="hinge")
+    config = loss.get_config()
+    assert config["temperature"] == 0.3 and config["reduction"] == "sum"
+    clone = jaxrank.PairwiseHingeLoss.from_config(config)
+    y_true, y_pred, _ = random_case(rng, 2, None, masked=False)
+    np.testing.assert_array_equal(clone(y_true, y_pred), loss(y_true, y_pred))

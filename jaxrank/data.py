@@ -1,4 +1,4 @@
-"""Learning-to-rank data: LETOR/SVMlight files, a synthetic dataset, padding and batches.
+"""Learning-to-rank data: LETOR/SVMlight files, synthetic data, padding, batches.
 
 A :class:`RankingDataset` holds documents flat, in file order; :func:`bucketize` pads
 its queries into ``(queries, list_size, features)`` arrays grouped by list length, and

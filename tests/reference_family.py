@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 import reference as ref
 
 

@@ -1,4 +1,4 @@
-"""Tests of jaxrank.data: the LETOR reader, padding, bucketing, batching, synthetic data."""
+"""Tests of jaxrank.data: LETOR reader, padding, bucketing, batching, synthetic data."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def reference_parse(text: str, group_sizes=None):
-    """Plain line-by-line SVMlight parser: (features as dict rows, labels, qid per doc)."""
+    """Plain line-by-line SVMlight parser: (dense features, labels, query offsets)."""
     rows, labels, qids = [], [], []
     for line in text.splitlines():
         line = line.split("#", 1)[0].split()
@@ -55,11 +55,17 @@ def letor_texts(draw):
             label = draw(st.sampled_from(["0", "1", "2", "4", "3.0"]))
             indices = sorted(draw(st.sets(st.integers(1, 12), max_size=6)))
             values = [
-                draw(st.sampled_from(["0", "1", "-2.5", "0.125", "1e3", "7", "3.000001", "-0"]))
+                draw(
+                    st.sampled_from(
+                        ["0", "1", "-2.5", "0.125", "1e3", "7", "3.000001", "-0"]
+                    )
+                )
                 for _ in indices
             ]
             sep = draw(st.sampled_from([" ", "\t", "  "]))
-            tokens = [label, f"qid:{100 + q}"] + [f"{i}:{v}" for i, v in zip(indices, values)]
+            tokens = [label, f"qid:{100 + q}"] + [
+                f"{i}:{v}" for i, v in zip(indices, values, strict=True)
+            ]
             line = sep.join(tokens)
             if draw(st.booleans()):
                 line += draw(st.sampled_from([" # doc 1:5", "#c", " # qid:3"]))
@@ -105,7 +111,9 @@ def test_group_size_file(write):
     np.testing.assert_array_equal(got.query_offsets, [0, 2, 4])
     np.testing.assert_array_equal(got.labels, [1, 0, 3, 2])
     other = write("1\n3\n", "groups")
-    np.testing.assert_array_equal(data.load_svmlight(path, query_path=other).list_sizes, [1, 3])
+    np.testing.assert_array_equal(
+        data.load_svmlight(path, query_path=other).list_sizes, [1, 3]
+    )
     with pytest.raises(ValueError, match="add up to 5 documents, but .* has 4"):
         data.load_svmlight(path, query_path=write("2\n3\n", "bad"))
     with pytest.raises(ValueError, match="groups2, line 2: expected a group size"):
@@ -257,7 +265,13 @@ def test_synthetic_is_deterministic_and_well_formed():
     assert (train.num_queries, test.num_queries, train.num_features) == (30, 10, 10)
     sizes = np.concatenate([train.list_sizes, test.list_sizes])
     assert sizes.min() >= 4 and sizes.max() <= 12
-    assert set(np.unique(np.concatenate([train.labels, test.labels]))) <= {0, 1, 2, 3, 4}
+    assert set(np.unique(np.concatenate([train.labels, test.labels]))) <= {
+        0,
+        1,
+        2,
+        3,
+        4,
+    }
     assert train.features.dtype == np.float32
     assert len(set(train.query_ids) | set(test.query_ids)) == 40
     with pytest.raises(ValueError, match="num_features"):
@@ -293,6 +307,8 @@ def test_real_files_match_reference(name, docs, queries, features):
     want_features, want_labels, want_offsets = reference_parse(text, sizes)
     got = data.load_svmlight(path, num_features=features)
     assert (got.num_docs, got.num_queries) == (docs, queries)
-    np.testing.assert_array_equal(got.features[:, : want_features.shape[1]], want_features)
+    np.testing.assert_array_equal(
+        got.features[:, : want_features.shape[1]], want_features
+    )
     np.testing.assert_array_equal(got.labels, want_labels)
     np.testing.assert_array_equal(got.query_offsets, want_offsets)

@@ -8,12 +8,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import reference_family as reff
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
 import jaxrank
+import reference_family as reff
 
 keras_rs = pytest.importorskip("keras_rs")
 
@@ -123,9 +123,14 @@ def test_property_matches_reference(name, data, n):
     labels = data.draw(
         hnp.arrays(np.float32, (2, n), elements=st.sampled_from([-1, 0, 1, 2]))
     )
-    got = loss(name, scores, labels, reduction="none")
+    got = per_item_losses(scores, labels, name=name)
     want = reff.loss(name, scores, labels, reduction="none")
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-5)
+
+
+@functools.partial(jax.jit, static_argnames="name")
+def per_item_losses(scores, labels, *, name):
+    return loss(name, scores, labels, reduction="none")
 
 
 def test_squared_error_closed_form_is_stable_for_large_offsets(rng):
@@ -254,11 +259,12 @@ def test_blocks_equal_dense(name, lambda_weights, rng):
     scores, labels, where = make_inputs(rng, (2, 3, 11))
     weights = make_weights(name, "item", scores.shape, rng)
 
-    def value_and_grad(block_size):
-        def f(s):
-            return loss(
+    @jax.jit
+    def dense_and_blocked(s):
+        def total(block_size):
+            return lambda x: loss(
                 name,
-                s,
+                x,
                 labels,
                 where=where,
                 weights=weights,
@@ -267,13 +273,12 @@ def test_blocks_equal_dense(name, lambda_weights, rng):
                 block_size=block_size,
             )
 
-        return jax.jit(jax.value_and_grad(f))(scores)
+        # 11 rows: dense, and 4 blocks of 3 (the last one padded).
+        return jax.value_and_grad(total(None))(s), jax.value_and_grad(total(3))(s)
 
-    dense_value, dense_grad = value_and_grad(None)
-    for block in (1, 4):  # 11 rows: 11 blocks, or 3 blocks with padding
-        value, grad = value_and_grad(block)
-        np.testing.assert_allclose(value, dense_value, rtol=1e-5)
-        np.testing.assert_allclose(grad, dense_grad, rtol=1e-5, atol=1e-6)
+    (dense_value, dense_grad), (value, grad) = dense_and_blocked(scores)
+    np.testing.assert_allclose(value, dense_value, rtol=1e-5)
+    np.testing.assert_allclose(grad, dense_grad, rtol=1e-5, atol=1e-6)
 
 
 def test_auto_block_size_blocks_long_lists():
@@ -290,7 +295,6 @@ def test_auto_block_size_blocks_long_lists():
 GRAD_CASES = [
     ("logistic", {}),
     ("logistic", {"block_size": 2}),
-    ("soft_zero_one", {}),
     ("soft_zero_one", {"block_size": 3, "lambda_weights": jaxrank.DCGLambdaWeight()}),
     ("mse", {}),
     ("mse", {"lambda_weights": jaxrank.LabelDiffLambdaWeight()}),
@@ -321,7 +325,9 @@ def test_gradients_float64(name, options, rng):
                 name, s, labels64, weights=weights64, temperature=0.8, **options
             )
 
-        check_grads(f, (jnp.asarray(scores),), order=1, modes=["rev"], eps=1e-3)
+        check_grads(
+            jax.jit(f), (jnp.asarray(scores),), order=1, modes=["rev"], eps=1e-3
+        )
 
 
 def _plain_pairwise(term, scores, labels, valid, t, lam):
@@ -358,9 +364,10 @@ def test_custom_vjp_matches_autodiff(name, lambda_weights, rng):
     def plain(s):
         return jnp.sum(_plain_pairwise(name, s, labels, valid, t, lam) * cot)
 
-    np.testing.assert_allclose(
-        jax.grad(ours)(scores), jax.grad(plain)(scores), rtol=1e-5, atol=1e-5
+    ours_grad, plain_grad = jax.jit(lambda s: (jax.grad(ours)(s), jax.grad(plain)(s)))(
+        scores
     )
+    np.testing.assert_allclose(ours_grad, plain_grad, rtol=1e-5, atol=1e-5)
 
 
 # --- properties of every loss ---------------------------------------------------------
@@ -372,21 +379,29 @@ def _weights_for(name, shape):
     return np.full(shape, 2.0, np.float32)
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("name", ALL)
-def test_all_masked_gives_zero_value_and_gradient(name, reduction, rng):
-    scores, labels, _ = make_inputs(rng, (2, 5))
-    where = np.zeros((2, 5), bool)
-    weights = _weights_for(name, scores.shape)
+@functools.partial(jax.jit, static_argnames=("name", "reduction"))
+def value_and_grad(scores, labels, where=None, weights=None, *, name, reduction="sum"):
+    """Jitted value and scores-gradient of ``sum(loss)``, shared by the tests below."""
 
-    def f(s):
+    def total(s):
         return jnp.sum(
             loss(name, s, labels, where=where, weights=weights, reduction=reduction)
         )
 
-    value, grad = jax.value_and_grad(f)(scores)
-    assert float(value) == 0.0
-    np.testing.assert_array_equal(grad, np.zeros_like(scores))
+    return jax.value_and_grad(total)(scores)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_all_masked_gives_zero_value_and_gradient(name, rng):
+    scores, labels, _ = make_inputs(rng, (2, 5))
+    where = np.zeros((2, 5), bool)
+    weights = _weights_for(name, scores.shape)
+    for reduction in ["none", "mean_with_sample_weight"]:  # per item; a weighted mean
+        value, grad = value_and_grad(
+            scores, labels, where, weights, name=name, reduction=reduction
+        )
+        assert float(value) == 0.0, reduction
+        np.testing.assert_array_equal(grad, np.zeros_like(scores))
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -396,28 +411,23 @@ def test_empty_lists(name):
         assert float(loss(name, scores, labels)) == 0.0
         none = loss(name, scores, labels, reduction="none")
         assert none.shape == (shape[:-1] if name == "list_mle" else shape)
-        grad = jax.grad(functools.partial(loss, name, reduction="sum"))(scores, labels)
-        assert grad.shape == shape
+        value, grad = value_and_grad(scores, labels, name=name)
+        assert float(value) == 0.0 and grad.shape == shape
 
 
-@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan], ids=["inf", "-inf", "nan"])
 @pytest.mark.parametrize("name", ALL)
-def test_padding_with_bad_scores_changes_nothing(name, bad, rng):
+def test_padding_with_bad_scores_changes_nothing(name, rng):
     scores, labels, _ = make_inputs(rng, (2, 5))
-    padded_scores = np.concatenate([scores, np.full((2, 2), bad, np.float32)], -1)
-    padded_labels = np.concatenate(
-        [labels, np.array([[-1, 2], [-1, 0]], np.float32)], -1
-    )
+    value, grad = value_and_grad(scores, labels, np.ones((2, 5), bool), name=name)
+    pad_labels = np.array([[-1, 2], [-1, 0]], np.float32)  # ignored by label, by mask
+    padded_labels = np.concatenate([labels, pad_labels], -1)
     where = np.concatenate([np.ones((2, 5), bool), np.array([[True, False]] * 2)], -1)
-
-    def f(s, y, w):
-        return loss(name, s, y, where=w, reduction="sum")
-
-    value, grad = jax.value_and_grad(f)(scores, labels, np.ones((2, 5), bool))
-    p_value, p_grad = jax.value_and_grad(f)(padded_scores, padded_labels, where)
-    np.testing.assert_allclose(p_value, value, rtol=1e-6)
-    np.testing.assert_allclose(p_grad[:, :5], grad, rtol=1e-6, atol=1e-7)
-    np.testing.assert_array_equal(p_grad[:, 5:], 0.0)
+    for bad in [np.inf, -np.inf, np.nan]:
+        padded_scores = np.concatenate([scores, np.full((2, 2), bad, np.float32)], -1)
+        p_value, p_grad = value_and_grad(padded_scores, padded_labels, where, name=name)
+        np.testing.assert_allclose(p_value, value, rtol=1e-6)
+        np.testing.assert_allclose(p_grad[:, :5], grad, rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(p_grad[:, 5:], 0.0)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -431,53 +441,56 @@ def test_nonfinite_valid_score_poisons_only_its_list(name, rng):
     assert np.isnan(float(loss(name, scores, labels)))
 
 
-@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
 @pytest.mark.parametrize("name", ALL)
-def test_half_precision_computes_in_float32(name, dtype, rng):
-    scores, labels, where = make_inputs(rng, (2, 6))
-    half = jnp.asarray(scores, dtype)
-    got = loss(name, half, labels, where=where, reduction="none")
-    assert got.dtype == jnp.float32
-    want = loss(
-        name, np.asarray(half, np.float32), labels, where=where, reduction="none"
-    )
-    np.testing.assert_allclose(got, want, rtol=1e-6)
-    grad = jax.grad(lambda s: loss(name, s, labels, where=where))(half)
-    assert grad.dtype == dtype
+def test_half_precision_computes_in_float32(name, rng):
+    scores, labels, where = make_inputs(rng, (2, 5))
+    for dtype in [jnp.bfloat16, jnp.float16]:
+        half = jnp.asarray(scores, dtype)
+        value, grad = value_and_grad(half, labels, where, name=name)
+        assert value.dtype == jnp.float32 and grad.dtype == dtype
+        want, _ = value_and_grad(np.asarray(half, np.float32), labels, where, name=name)
+        np.testing.assert_allclose(value, want, rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_leading_axes_and_vmap(name, rng):
     scores, labels, where = make_inputs(rng, (2, 3, 5))
-    got = loss(name, scores, labels, where=where, reduction="none")
-    flat = loss(
-        name,
-        scores.reshape(6, 5),
-        labels.reshape(6, 5),
-        where=where.reshape(6, 5),
-        reduction="none",
-    )
+
+    @jax.jit
+    def three_ways(s, y, w):
+        per_item = functools.partial(loss, name, reduction="none")
+        flat = per_item(s.reshape(6, 5), y.reshape(6, 5), where=w.reshape(6, 5))
+        mapped = jax.vmap(lambda *a: per_item(a[0], a[1], where=a[2]))(s, y, w)
+        return per_item(s, y, where=w), flat, mapped
+
+    got, flat, mapped = three_ways(scores, labels, where)
     np.testing.assert_allclose(got, np.reshape(flat, got.shape), rtol=1e-6)
-    mapped = jax.vmap(lambda s, y, w: loss(name, s, y, where=w, reduction="none"))(
-        scores, labels, where
-    )
     np.testing.assert_allclose(mapped, got, rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_as_optax_loss(name, rng):
     scores, labels, where = make_inputs(rng, (4, 6))
+    labels[:, 0], where[:, 0] = 1.0, True  # every list has a valid item
     optax_loss = jaxrank.as_optax_loss(FUNCTIONS[name])
-    per_list = optax_loss(scores, labels, where=where, reduce_fn=None)
+
+    @jax.jit
+    def run(s):
+        per_list = optax_loss(s, labels, where=where, reduce_fn=None)
+        mean, grad = jax.value_and_grad(lambda x: optax_loss(x, labels, where=where))(s)
+        return (
+            per_list,
+            mean,
+            grad,
+            loss(name, s, labels, where=where, reduction="none"),
+        )
+
+    per_list, mean, grad, item = run(scores)
     assert per_list.shape == (4,)
-    item = np.asarray(loss(name, scores, labels, where=where, reduction="none"))
-    want = item if name == "list_mle" else item.sum(-1)
+    want = item if name == "list_mle" else np.sum(item, -1)
     np.testing.assert_allclose(per_list, want, rtol=1e-6)
-    np.testing.assert_allclose(
-        optax_loss(scores, labels, where=where), np.mean(want), rtol=1e-6
-    )
-    grad = jax.grad(lambda s: optax_loss(s, labels, where=where))(scores)
-    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(mean, np.mean(want), rtol=1e-6)
+    assert np.all(np.isfinite(grad)) and np.any(grad != 0)
 
 
 # --- bad input ------------------------------------------------------------------------

@@ -44,7 +44,7 @@ class Config:
 
     loss: str = "pairwise_hinge"
     epochs: int = 30
-    batch_size: int = 16
+    batch_size: int = 8
     learning_rate: float = 1e-3
     weight_decay: float = 1e-2
     hidden: tuple[int, ...] = (256, 128)
@@ -80,22 +80,30 @@ class Standardizer:
         return cls(squashed.mean(axis=0), np.where(std > 1e-12, std, 1.0))
 
     def __call__(self, dataset: ltr_data.RankingDataset) -> ltr_data.RankingDataset:
-        features = ((self._squash(dataset.features) - self.mean) / self.scale).astype(np.float32)
+        features = ((self._squash(dataset.features) - self.mean) / self.scale).astype(
+            np.float32
+        )
         return dataclasses.replace(dataset, features=features)
 
 
-def widen(dataset: ltr_data.RankingDataset, num_features: int) -> ltr_data.RankingDataset:
+def widen(
+    dataset: ltr_data.RankingDataset, num_features: int
+) -> ltr_data.RankingDataset:
     """Pads the feature axis with zero columns up to ``num_features``."""
     extra = num_features - dataset.num_features
     if extra == 0:
         return dataset
-    return dataclasses.replace(dataset, features=np.pad(dataset.features, ((0, 0), (0, extra))))
+    return dataclasses.replace(
+        dataset, features=np.pad(dataset.features, ((0, 0), (0, extra)))
+    )
 
 
 def load_data(args: argparse.Namespace, seed: int):
     """(train, test) datasets: LETOR files, or the synthetic dataset."""
     if (args.train is None) != (args.test is None) and not args.validation_split:
-        raise SystemExit("pass both --train and --test (or neither, for synthetic data)")
+        raise SystemExit(
+            "pass both --train and --test (or neither, for synthetic data)"
+        )
     if args.train is None:
         train, test = ltr_data.make_synthetic(seed=seed)
     else:
@@ -116,10 +124,20 @@ def load_data(args: argparse.Namespace, seed: int):
 class Scorer(nnx.Module):
     """An MLP that scores every document of every list: ``(B, L, F) -> (B, L)``."""
 
-    def __init__(self, num_features: int, hidden: Sequence[int], dropout: float, *, rngs: nnx.Rngs):
+    def __init__(
+        self,
+        num_features: int,
+        hidden: Sequence[int],
+        dropout: float,
+        *,
+        rngs: nnx.Rngs,
+    ):
         sizes = (num_features, *hidden)
         self.layers = nnx.List(
-            [nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+            [
+                nnx.Linear(a, b, rngs=rngs)
+                for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+            ]
         )
         self.dropout = nnx.Dropout(dropout)
         self.out = nnx.Linear(sizes[-1], 1, rngs=rngs)
@@ -128,14 +146,18 @@ class Scorer(nnx.Module):
         for i, layer in enumerate(self.layers):
             x = jax.nn.gelu(layer(x))
             if dropout_key is not None:
-                x = self.dropout(x, deterministic=False, rngs=jax.random.fold_in(dropout_key, i))
+                x = self.dropout(
+                    x, deterministic=False, rngs=jax.random.fold_in(dropout_key, i)
+                )
         return self.out(x)[..., 0]
 
 
 def resolve_loss(name: str) -> Callable[..., jax.Array]:
     """``jaxrank.<name>_loss``, looked up by name so that new losses work unchanged."""
     known = sorted(
-        n[: -len("_loss")] for n in dir(jaxrank) if n.endswith("_loss") and n != "as_optax_loss"
+        n[: -len("_loss")]
+        for n in dir(jaxrank)
+        if n.endswith("_loss") and n != "as_optax_loss"
     )
     fn = getattr(jaxrank, f"{name}_loss", None) if name in known else None
     if fn is None:
@@ -197,10 +219,17 @@ def train(
     train_buckets = ltr_data.bucketize(scaler(train_set))
     test_buckets = ltr_data.bucketize(scaler(test_set))
 
-    model = Scorer(train_set.num_features, config.hidden, config.dropout, rngs=nnx.Rngs(config.seed))
+    model = Scorer(
+        train_set.num_features,
+        config.hidden,
+        config.dropout,
+        rngs=nnx.Rngs(config.seed),
+    )
     graphdef, params = nnx.split(model)
     steps_per_epoch = sum(-(-b.num_queries // batch_size) for b in train_buckets)
-    schedule = optax.cosine_decay_schedule(config.learning_rate, config.epochs * steps_per_epoch)
+    schedule = optax.cosine_decay_schedule(
+        config.learning_rate, config.epochs * steps_per_epoch
+    )
     optimizer = optax.adamw(schedule, weight_decay=config.weight_decay)
     params = parallel.replicate(params)
     opt_state = parallel.replicate(optimizer.init(params))
@@ -231,7 +260,13 @@ def train(
         batches = list(ltr_data.batches(test_buckets, eval_batch_size))
         scores, per_list = [], []
         for batch in batches:
-            s, n = evaluate(params, *(parallel.put_batch(x) for x in (batch.features, batch.labels, batch.mask)))
+            s, n = evaluate(
+                params,
+                *(
+                    parallel.put_batch(x)
+                    for x in (batch.features, batch.labels, batch.mask)
+                ),
+            )
             scores.append(np.asarray(s))
             per_list.append(np.asarray(n)[batch.mask.any(axis=1)])
         mean = np.concatenate(per_list).mean(axis=0)
@@ -245,10 +280,20 @@ def train(
     step = 0
     for epoch in range(1, config.epochs + 1):
         epoch_losses = []
-        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", leave=False,
-                   disable=not show_progress, file=sys.stderr)
-        for batch in ltr_data.batches(train_buckets, batch_size, shuffle=True, seed=shuffle):
-            arrays = (parallel.put_batch(x) for x in (batch.features, batch.labels, batch.mask))
+        bar = tqdm(
+            total=steps_per_epoch,
+            desc=f"epoch {epoch}/{config.epochs}",
+            leave=False,
+            disable=not show_progress,
+            file=sys.stderr,
+        )
+        for batch in ltr_data.batches(
+            train_buckets, batch_size, shuffle=True, seed=shuffle
+        ):
+            arrays = (
+                parallel.put_batch(x)
+                for x in (batch.features, batch.labels, batch.mask)
+            )
             key = jax.random.fold_in(dropout_key, step)
             params, opt_state, loss = train_step(params, opt_state, *arrays, key)
             epoch_losses.append(float(loss))
@@ -267,7 +312,9 @@ def train(
     return history
 
 
-def ndcg_of_scores(dataset: ltr_data.RankingDataset, scores: np.ndarray) -> dict[str, float]:
+def ndcg_of_scores(
+    dataset: ltr_data.RankingDataset, scores: np.ndarray
+) -> dict[str, float]:
     """Mean NDCG@1/3/5/10 over the queries of ``dataset`` for per-document ``scores``.
 
     The same definition as during training (``jaxrank.metrics.ndcg``: gain 2^label - 1,
@@ -275,11 +322,21 @@ def ndcg_of_scores(dataset: ltr_data.RankingDataset, scores: np.ndarray) -> dict
     other models, e.g. ``lightgbm_baseline.py``.
     """
     padded = ltr_data.pad_lists(dataset)
-    list_scores = np.where(padded.mask, np.asarray(scores, np.float32)[padded.doc_index], 0.0)
+    list_scores = np.where(
+        padded.mask, np.asarray(scores, np.float32)[padded.doc_index], 0.0
+    )
     return {
-        f"ndcg@{k}": float(jnp.mean(jaxrank.metrics.ndcg(
-            jnp.asarray(list_scores), jnp.asarray(padded.labels), where=jnp.asarray(padded.mask),
-            k=k, no_relevant_value=1.0)))
+        f"ndcg@{k}": float(
+            jnp.mean(
+                jaxrank.metrics.ndcg(
+                    jnp.asarray(list_scores),
+                    jnp.asarray(padded.labels),
+                    where=jnp.asarray(padded.mask),
+                    k=k,
+                    no_relevant_value=1.0,
+                )
+            )
+        )
         for k in CUTOFFS
     }
 
@@ -294,9 +351,13 @@ def plot(history: dict, path: str, title: str) -> None:
     epochs = np.arange(1, len(history["epoch_losses"]) + 1)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot(epochs, history["epoch_losses"])
-    left.set(xlabel="epoch", ylabel="mean training loss per query", title="training loss")
+    left.set(
+        xlabel="epoch", ylabel="mean training loss per query", title="training loss"
+    )
     for k in CUTOFFS:
-        right.plot(epochs, [m[f"ndcg@{k}"] for m in history["metrics"]], label=f"NDCG@{k}")
+        right.plot(
+            epochs, [m[f"ndcg@{k}"] for m in history["metrics"]], label=f"NDCG@{k}"
+        )
     right.set(xlabel="epoch", ylabel="test NDCG", title="test NDCG")
     right.legend()
     fig.suptitle(title)
@@ -308,27 +369,51 @@ def plot(history: dict, path: str, title: str) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     defaults = Config()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--train", help="LETOR/SVMlight training file (default: synthetic data)")
+    parser.add_argument(
+        "--train", help="LETOR/SVMlight training file (default: synthetic data)"
+    )
     parser.add_argument("--test", help="LETOR/SVMlight test file")
-    parser.add_argument("--loss", default=defaults.loss,
-                        help="a jaxrank loss: NAME picks jaxrank.NAME_loss (default %(default)s)")
+    parser.add_argument(
+        "--loss",
+        default=defaults.loss,
+        help="a jaxrank loss: NAME picks jaxrank.NAME_loss (default %(default)s)",
+    )
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="lists per step")
+    parser.add_argument(
+        "--batch-size", type=int, default=defaults.batch_size, help="lists per step"
+    )
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    parser.add_argument("--hidden", default=",".join(map(str, defaults.hidden)),
-                        help="hidden layer widths, comma separated")
+    parser.add_argument(
+        "--hidden",
+        default=",".join(map(str, defaults.hidden)),
+        help="hidden layer widths, comma separated",
+    )
     parser.add_argument("--dropout", type=float, default=defaults.dropout)
-    parser.add_argument("--validation-split", type=float, default=0.0,
-                        help="evaluate on this fraction of the training queries instead of "
-                        "--test (for choosing settings without looking at the test set)")
-    parser.add_argument("--predictions-out", help="write one test score per line, in file order")
-    parser.add_argument("--plot-out", default=os.path.join(tempfile.gettempdir(), "jaxrank_ltr.png"),
-                        help="PNG of loss and NDCG per epoch (default %(default)s)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    parser.add_argument("--distributed", action="store_true",
-                        help="call jax.distributed.initialize() first (multi-host runs)")
+    parser.add_argument(
+        "--validation-split",
+        type=float,
+        default=0.0,
+        help="evaluate on this fraction of the training queries instead of "
+        "--test (for choosing settings without looking at the test set)",
+    )
+    parser.add_argument(
+        "--predictions-out", help="write one test score per line, in file order"
+    )
+    parser.add_argument(
+        "--plot-out",
+        default=os.path.join(tempfile.gettempdir(), "jaxrank_ltr.png"),
+        help="PNG of loss and NDCG per epoch (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bars"
+    )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="call jax.distributed.initialize() first (multi-host runs)",
+    )
     return parser.parse_args(argv)
 
 
@@ -337,23 +422,37 @@ def main(argv: Sequence[str] | None = None) -> dict:
     if args.distributed:
         jax.distributed.initialize()
     config = Config(
-        loss=args.loss, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, weight_decay=args.weight_decay,
-        hidden=tuple(int(h) for h in args.hidden.split(",") if h), dropout=args.dropout,
+        loss=args.loss,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        weight_decay=args.weight_decay,
+        hidden=tuple(int(h) for h in args.hidden.split(",") if h),
+        dropout=args.dropout,
         seed=args.seed,
     )
     resolve_loss(config.loss)  # fail fast on a bad name
     train_set, test_set = load_data(args, args.seed)
-    print(f"train: {train_set.num_queries} queries, {train_set.num_docs} docs, "
-          f"{train_set.num_features} features; test: {test_set.num_queries} queries, "
-          f"{test_set.num_docs} docs; {len(jax.devices())} device(s); loss {config.loss}")
+    print(
+        f"train: {train_set.num_queries} queries, {train_set.num_docs} docs, "
+        f"{train_set.num_features} features; test: {test_set.num_queries} queries, "
+        f"{test_set.num_docs} docs; {len(jax.devices())} device(s); loss {config.loss}"
+    )
     history = train(config, train_set, test_set, show_progress=not args.no_progress)
     if args.predictions_out:
         np.savetxt(args.predictions_out, history["test_scores"], fmt="%.6g")
-    plot(history, args.plot_out, f"{config.loss} on {os.path.basename(args.train or 'synthetic')}")
+    plot(
+        history,
+        args.plot_out,
+        f"{config.loss} on {os.path.basename(args.train or 'synthetic')}",
+    )
     result = dict(history["metrics"][-1])
-    result.update(loss=config.loss, epochs=config.epochs, seed=config.seed,
-                  train_seconds=round(history["train_seconds"], 2))
+    result.update(
+        loss=config.loss,
+        epochs=config.epochs,
+        seed=config.seed,
+        train_seconds=round(history["train_seconds"], 2),
+    )
     print(f"plot: {args.plot_out}; training took {history['train_seconds']:.1f}s")
     print(json.dumps(result))
     return result

@@ -1,22 +1,28 @@
-"""Runs the LTR example on tiny data: it learns, writes its outputs, and shards exactly."""
+"""Runs the LTR example on tiny data: it learns, writes outputs, shards exactly."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pathlib
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 
+from jaxrank import data
+
+jax.config.update("jax_numpy_rank_promotion", "raise")  # as in tests/conftest.py
+
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import main as example  # noqa: E402
-
-from jaxrank import data  # noqa: E402
+# Load main.py under a unique name (other examples may also have a main.py).
+_spec = importlib.util.spec_from_file_location("ltr_example_main", HERE / "main.py")
+example = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = example
+_spec.loader.exec_module(example)
 
 TINY = dict(num_features=8, list_size=(3, 12), seed=5)
 
@@ -36,8 +42,12 @@ def numpy_ndcg(scores, labels, offsets, k):
 
 def test_training_lowers_loss_and_beats_random_ranking():
     train, test = data.make_synthetic((80, 40), **TINY)
-    config = example.Config(epochs=4, batch_size=8, hidden=(32,), learning_rate=3e-3, seed=0)
-    history = example.train(config, train, test, show_progress=False, log=lambda _: None)
+    config = example.Config(
+        epochs=4, batch_size=8, hidden=(32,), learning_rate=3e-3, seed=0
+    )
+    history = example.train(
+        config, train, test, show_progress=False, log=lambda _: None
+    )
     losses = history["epoch_losses"]
     assert losses[-1] < 0.8 * losses[0]
     # The reported metrics are those of the returned scores, in the test file's order.
@@ -48,8 +58,12 @@ def test_training_lowers_loss_and_beats_random_ranking():
         np.testing.assert_allclose(history["metrics"][-1][f"ndcg@{k}"], want, rtol=1e-5)
     rng = np.random.default_rng(0)
     random_ndcg = np.mean(
-        [numpy_ndcg(rng.random(test.num_docs), test.labels, test.query_offsets, 10).mean()
-         for _ in range(20)]
+        [
+            numpy_ndcg(
+                rng.random(test.num_docs), test.labels, test.query_offsets, 10
+            ).mean()
+            for _ in range(20)
+        ]
     )
     trained = history["metrics"][-1]["ndcg@10"]
     assert trained > random_ndcg + 0.05, (trained, random_ndcg)
@@ -58,9 +72,13 @@ def test_training_lowers_loss_and_beats_random_ranking():
 
 def write_letor(path, dataset):
     lines = []
-    for q, (lo, hi) in enumerate(zip(dataset.query_offsets[:-1], dataset.query_offsets[1:])):
+    for q, (lo, hi) in enumerate(
+        zip(dataset.query_offsets[:-1], dataset.query_offsets[1:], strict=True)
+    ):
         for i in range(lo, hi):
-            features = " ".join(f"{j + 1}:{v:g}" for j, v in enumerate(dataset.features[i]) if v)
+            features = " ".join(
+                f"{j + 1}:{v:g}" for j, v in enumerate(dataset.features[i]) if v
+            )
             lines.append(f"{int(dataset.labels[i])} qid:{q} {features} # doc {i}")
     path.write_text("\n".join(lines) + "\n")
 
@@ -69,11 +87,23 @@ def test_command_line_on_letor_files(tmp_path, capsys):
     train, test = data.make_synthetic((40, 12), **TINY)
     write_letor(tmp_path / "train.txt", train)
     write_letor(tmp_path / "test.txt", test)
-    result = example.main([
-        "--train", str(tmp_path / "train.txt"), "--test", str(tmp_path / "test.txt"),
-        "--epochs", "2", "--hidden", "16", "--no-progress",
-        "--predictions-out", str(tmp_path / "pred.txt"), "--plot-out", str(tmp_path / "p.png"),
-    ])
+    result = example.main(
+        [
+            "--train",
+            str(tmp_path / "train.txt"),
+            "--test",
+            str(tmp_path / "test.txt"),
+            "--epochs",
+            "2",
+            "--hidden",
+            "16",
+            "--no-progress",
+            "--predictions-out",
+            str(tmp_path / "pred.txt"),
+            "--plot-out",
+            str(tmp_path / "p.png"),
+        ]
+    )
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last) == result
     assert set(result) >= {"ndcg@1", "ndcg@3", "ndcg@5", "ndcg@10"}
@@ -82,7 +112,8 @@ def test_command_line_on_letor_files(tmp_path, capsys):
     # The written scores, in file order, reproduce the reported NDCG@10.
     np.testing.assert_allclose(
         numpy_ndcg(predictions, test.labels, test.query_offsets, 10).mean(),
-        result["ndcg@10"], rtol=1e-4,
+        result["ndcg@10"],
+        rtol=1e-4,
     )
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(SystemExit, match="unknown --loss 'nope'"):
@@ -103,10 +134,19 @@ print(json.dumps({{"devices": jax.device_count(), "losses": history["step_losses
 
 
 def run_on_host_devices(count):
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={count}",
-               JAX_PLATFORMS="cpu")
-    out = subprocess.run([sys.executable, "-c", TRAJECTORY.format(here=str(HERE))],
-                         env=env, capture_output=True, text=True, timeout=300, check=True)
+    env = dict(
+        os.environ,
+        XLA_FLAGS=f"--xla_force_host_platform_device_count={count}",
+        JAX_PLATFORMS="cpu",
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", TRAJECTORY.format(here=str(HERE))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -114,5 +154,7 @@ def test_eight_devices_follow_the_single_device_trajectory():
     single, sharded = run_on_host_devices(1), run_on_host_devices(8)
     assert (single["devices"], sharded["devices"]) == (1, 8)
     assert len(single["losses"]) == len(sharded["losses"]) > 5
-    np.testing.assert_allclose(sharded["losses"], single["losses"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        sharded["losses"], single["losses"], rtol=1e-4, atol=1e-5
+    )
     np.testing.assert_allclose(sharded["ndcg"], single["ndcg"], rtol=1e-4)

@@ -240,7 +240,8 @@ class PairwiseLogisticLoss(_PairwiseLambdaLoss):
 
     .. math::
 
-        \ell_i = \sum_j [y_i > y_j]\,\lambda_{ij}\,\log\bigl(1 + e^{-(s_i - s_j)/T}\bigr)
+        \ell_i = \sum_j [y_i > y_j]\,\lambda_{ij}\,
+                 \log\bigl(1 + e^{-(s_i - s_j)/T}\bigr)
 
     See :func:`jaxrank.pairwise_logistic_loss` for the conventions and the gradient;
     the calling convention is :class:`PairwiseHingeLoss`'s.
@@ -291,7 +292,9 @@ class PairwiseSoftZeroOneLoss(_PairwiseLambdaLoss):
 class PairwiseMeanSquaredError(RankingLoss):
     r"""Pairwise squared error as a class, a drop-in for keras_rs's.
 
-    .. math:: \ell_i = \sum_{j \ne i} \lambda_{ij}\bigl((y_i - y_j) - (s_i - s_j)\bigr)^2
+    .. math::
+
+        \ell_i = \sum_{j \ne i} \lambda_{ij}\bigl((y_i - y_j) - (s_i - s_j)\bigr)^2
 
     See :func:`jaxrank.pairwise_mean_squared_error`. ``temperature`` is accepted,
     checked and kept in the config for compatibility, and has no effect, as in

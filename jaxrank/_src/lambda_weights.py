@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
+import numbers
 from collections.abc import Callable
 
 import jax
@@ -63,9 +65,9 @@ def ranks_by_score(scores: jax.Array, valid: jax.Array) -> jax.Array:
 def _check_topn(topn) -> int | None:
     if topn is None:
         return None
-    if isinstance(topn, bool) or not isinstance(topn, int) or topn < 1:
+    if isinstance(topn, bool) or not isinstance(topn, numbers.Integral) or topn < 1:
         raise ValueError(f"`topn` must be None or an int >= 1; received {topn!r}.")
-    return topn
+    return int(topn)
 
 
 class LambdaWeight(abc.ABC):
@@ -96,6 +98,15 @@ class LambdaWeight(abc.ABC):
           The ``(..., b, n)`` weights; the caller masks pairs with an invalid item.
         """
 
+    def __repr__(self) -> str:
+        # Functions show by name, so the repr is stable across processes.
+        fields = (
+            f"{f.name}={getattr(v, '__name__', None) or repr(v)}"
+            for f in dataclasses.fields(self)
+            for v in (getattr(self, f.name),)
+        )
+        return f"{type(self).__name__}({', '.join(fields)})"
+
     def __call__(
         self, scores: jax.Array, labels: jax.Array, *, where: jax.Array | None = None
     ) -> jax.Array:
@@ -107,20 +118,20 @@ class LambdaWeight(abc.ABC):
           where: optional ``(..., n)`` boolean mask; False = ignore the item.
         """
         inputs = prepare_inputs(scores, labels, where=where)
-        valid = inputs.valid
-        features = self.item_features(
-            lax.stop_gradient(inputs.scores), inputs.labels, valid
-        )
-        rows = tuple(f[..., :, None] for f in features)
-        cols = tuple(f[..., None, :] for f in features)
-        weights = self.pair_weights(rows, cols, inputs.scores.shape[-1])
-        pairs = valid[..., :, None] & valid[..., None, :]
-        return lax.stop_gradient(
-            jnp.where(pairs, weights, jnp.zeros((), weights.dtype))
-        )
+        return _dense_weights(self, inputs.scores, inputs.labels, inputs.valid)
 
 
-@dataclasses.dataclass(frozen=True)
+@functools.partial(jax.jit, static_argnums=0)
+def _dense_weights(lambda_weight, scores, labels, valid):
+    features = lambda_weight.item_features(lax.stop_gradient(scores), labels, valid)
+    rows = tuple(f[..., :, None] for f in features)
+    cols = tuple(f[..., None, :] for f in features)
+    weights = lambda_weight.pair_weights(rows, cols, scores.shape[-1])
+    pairs = valid[..., :, None] & valid[..., None, :]
+    return lax.stop_gradient(jnp.where(pairs, weights, jnp.zeros((), weights.dtype)))
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
 class LabelDiffLambdaWeight(LambdaWeight):
     r"""Absolute label difference: :math:`\lambda_{ij} = |y_i - y_j|`.
 
@@ -162,7 +173,7 @@ def _gains(lw, labels, valid) -> jax.Array:
     return gains / ideal[..., None]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class DCGLambdaWeight(LambdaWeight):
     r"""LambdaRank weights: the change in (N)DCG from swapping two items.
 
@@ -220,7 +231,7 @@ class DCGLambdaWeight(LambdaWeight):
         return jnp.abs(discounts_i - discounts_j) * scale * jnp.abs(gains_i - gains_j)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class DCG2LambdaWeight(LambdaWeight):
     r"""LambdaLoss "NDCG-Loss2" weights: a discount of the rank distance of a pair.
 

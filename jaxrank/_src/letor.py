@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -72,7 +71,7 @@ class RankingDataset:
         return np.diff(self.query_offsets)
 
     def subset(self, queries: np.ndarray) -> RankingDataset:
-        """The dataset restricted to the queries at positions ``queries`` (kept in order).
+        """The dataset restricted to the queries at positions ``queries``.
 
         Args:
           queries: integer positions (not ids) of the queries to keep.
@@ -159,7 +158,10 @@ def _explain_line(text: bytes) -> str | None:
         shown = token.decode(errors="replace")
         if token.startswith(b"qid:"):
             if position != 2:
-                return f"'qid:' must directly follow the label; found {shown!r} as token {position}"
+                return (
+                    "'qid:' must directly follow the label; "
+                    f"found {shown!r} as token {position}"
+                )
             try:
                 int(token[4:])
             except ValueError:
@@ -189,7 +191,9 @@ def _raise_for_first_bad_line(path, buf, line0, bad_lines, reason=None):
     """Raises for the earliest line index in ``bad_lines`` (0-based within ``buf``)."""
     first = int(np.min(bad_lines))
     text = buf.split(b"\n")[first].split(b"#", 1)[0]
-    raise _line_error(path, line0 + first + 1, reason or _explain_line(text) or "malformed line")
+    raise _line_error(
+        path, line0 + first + 1, reason or _explain_line(text) or "malformed line"
+    )
 
 
 def _raise_for_any_bad_line(path, buf, line0):
@@ -198,11 +202,13 @@ def _raise_for_any_bad_line(path, buf, line0):
         reason = _explain_line(line.split(b"#", 1)[0])
         if reason:
             raise _line_error(path, line0 + index + 1, reason)
-    raise _line_error(path, line0 + 1, "malformed data in this block")  # pragma: no cover
+    raise _line_error(
+        path, line0 + 1, "malformed data in this block"
+    )  # pragma: no cover
 
 
 def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) -> _Chunk:
-    """Parses ``buf`` (whole lines, ending in a newline) that starts at line ``line0 + 1``."""
+    """Parses ``buf`` (whole lines, ending in a newline), from line ``line0 + 1``."""
     a = np.frombuffer(buf, np.uint8).copy()
     newlines = np.flatnonzero(a == _NEWLINE)
     num_lines = newlines.size
@@ -220,7 +226,9 @@ def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) ->
     # Blank every "qid:" prefix so the query id becomes a plain numeric token.
     candidates = np.flatnonzero(a[:-3] == _QID[0])
     qid_at = candidates[
-        (a[candidates + 1] == _QID[1]) & (a[candidates + 2] == _QID[2]) & (a[candidates + 3] == _QID[3])
+        (a[candidates + 1] == _QID[1])
+        & (a[candidates + 2] == _QID[2])
+        & (a[candidates + 3] == _QID[3])
     ]
     a[(qid_at[:, None] + np.arange(4)).ravel()] = _SPACE
 
@@ -232,8 +240,16 @@ def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) ->
     first_token = np.concatenate([[0], np.cumsum(tokens_per_line)[:-1]])[data_lines]
     if token_start.size == 0:
         if qid_at.size:
-            _raise_for_first_bad_line(path, buf, line0, np.searchsorted(newlines, qid_at), "a 'qid:' field alone")
-        return _Chunk(np.zeros(0, np.int64), np.zeros(0), None, np.zeros((0, 0), np.float32))
+            _raise_for_first_bad_line(
+                path,
+                buf,
+                line0,
+                np.searchsorted(newlines, qid_at),
+                "a 'qid:' field alone",
+            )
+        return _Chunk(
+            np.zeros(0, np.int64), np.zeros(0), None, np.zeros((0, 0), np.float32)
+        )
 
     # Colons: each belongs to a token; none may start or end it.
     colons = np.flatnonzero(a == _COLON)
@@ -246,16 +262,22 @@ def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) ->
     # A query id must be the whole second token of its line, and on every data line.
     has_qid_token = np.zeros(token_start.size, bool)
     if qid_at.size:
-        qid_token = np.searchsorted(token_start, qid_at + 4).clip(max=token_start.size - 1)
+        qid_token = np.searchsorted(token_start, qid_at + 4).clip(
+            max=token_start.size - 1
+        )
         qid_line = np.searchsorted(newlines, qid_at)
         misplaced = ~space[qid_at - 1] | (token_start[qid_token] != qid_at + 4)
         line_index = np.searchsorted(data_lines, qid_line).clip(max=data_lines.size - 1)
-        misplaced |= (data_lines[line_index] != qid_line) | (qid_token != first_token[line_index] + 1)
+        misplaced |= (data_lines[line_index] != qid_line) | (
+            qid_token != first_token[line_index] + 1
+        )
         missing = np.setdiff1d(data_lines, qid_line)
         if misplaced.any() or missing.size:
             first_misplaced = qid_line[misplaced].min(initial=num_lines)
             if missing.size and missing.min() < first_misplaced:
-                _raise_for_first_bad_line(path, buf, line0, missing, "no 'qid:' field, unlike other lines")
+                _raise_for_first_bad_line(
+                    path, buf, line0, missing, "no 'qid:' field, unlike other lines"
+                )
             _raise_for_first_bad_line(path, buf, line0, qid_line[misplaced])
         has_qid_token[qid_token] = True
 
@@ -264,7 +286,9 @@ def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) ->
     expected[first_token] = 0
     expected[has_qid_token] = 0
     if np.any(colons_per_token != expected):
-        _raise_for_first_bad_line(path, buf, line0, token_line[colons_per_token != expected])
+        _raise_for_first_bad_line(
+            path, buf, line0, token_line[colons_per_token != expected]
+        )
     feature_tokens = np.flatnonzero(expected)
     feature_line = token_line[feature_tokens]
     cols = _parse_indices(a, token_start[feature_tokens], colons)
@@ -273,7 +297,9 @@ def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) ->
         _raise_for_first_bad_line(path, buf, line0, feature_line[bad])
     if max_features is not None and np.any(cols > max_features):
         line = int(feature_line[cols > max_features].min())
-        raise _line_error(path, line0 + line + 1, f"feature index above num_features={max_features}")
+        raise _line_error(
+            path, line0 + line + 1, f"feature index above num_features={max_features}"
+        )
 
     # Blank the indices and colons, and parse what is left: one number per token.
     marks = np.zeros(a.size + 1, np.int8)
@@ -327,7 +353,7 @@ def _parse_indices(a: np.ndarray, starts: np.ndarray, colons: np.ndarray) -> np.
 
 
 def _read_chunks(path: str) -> Iterator[tuple[bytes, int]]:
-    """Yields blocks of whole lines (each ending in a newline) and their first line index."""
+    """Yields blocks of whole lines (ending in a newline) and their first line index."""
     line0 = 0
     rest = b""
     with open(path, "rb") as f:
@@ -355,9 +381,15 @@ def _read_group_sizes(path: str) -> np.ndarray:
             try:
                 size = int(text)
             except ValueError:
-                raise _line_error(path, number, f"expected a group size, got {text.decode(errors='replace')!r}") from None
+                raise _line_error(
+                    path,
+                    number,
+                    f"expected a group size, got {text.decode(errors='replace')!r}",
+                ) from None
             if size < 1:
-                raise _line_error(path, number, f"group sizes must be positive, got {size}")
+                raise _line_error(
+                    path, number, f"group sizes must be positive, got {size}"
+                )
             sizes.append(size)
     return np.asarray(sizes, np.int64)
 
@@ -393,7 +425,8 @@ def load_svmlight(
     Examples:
       >>> import tempfile, pathlib
       >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.txt"
-      >>> _ = path.write_text("2 qid:7 1:0.5 3:1\\n0 qid:7 2:4 # a comment\\n1 qid:9 1:1\\n")
+      >>> text = "2 qid:7 1:0.5 3:1\\n0 qid:7 2:4 # a comment\\n1 qid:9 1:1\\n"
+      >>> _ = path.write_text(text)
       >>> data = load_svmlight(path)
       >>> data.features
       array([[0.5, 0. , 1. ],
@@ -403,17 +436,28 @@ def load_svmlight(
       (array([2., 0., 1.], dtype=float32), array([7, 9]), array([2, 1]))
     """
     path = os.fspath(path)
-    if num_features is not None and (not isinstance(num_features, int) or num_features < 1):
-        raise ValueError(f"`num_features` must be a positive int, got {num_features!r}.")
-    chunks = [_parse_chunk(buf, line0, path, num_features) for buf, line0 in _read_chunks(path)]
+    if num_features is not None and (
+        not isinstance(num_features, int) or num_features < 1
+    ):
+        raise ValueError(
+            f"`num_features` must be a positive int, got {num_features!r}."
+        )
+    chunks = [
+        _parse_chunk(buf, line0, path, num_features)
+        for buf, line0 in _read_chunks(path)
+    ]
     num_docs = sum(c.labels.size for c in chunks)
     has_qid = {c.qids is not None for c in chunks if c.labels.size}
     if len(has_qid) > 1:
         first = next(c for c in chunks if c.labels.size and c.qids is None)
-        raise _line_error(path, int(first.line_numbers[0]), "no 'qid:' field, unlike other lines")
+        raise _line_error(
+            path, int(first.line_numbers[0]), "no 'qid:' field, unlike other lines"
+        )
     width = num_features or max((c.features.shape[1] for c in chunks), default=0)
     features = np.zeros((num_docs, width), np.float32)
-    labels = np.concatenate([np.zeros(0)] + [c.labels for c in chunks]).astype(np.float32)
+    labels = np.concatenate([np.zeros(0)] + [c.labels for c in chunks]).astype(
+        np.float32
+    )
     start = 0
     for i, chunk in enumerate(chunks):
         block = chunk.features
@@ -422,8 +466,12 @@ def load_svmlight(
         chunks[i] = chunk._replace(features=None)  # free each block once copied
     if has_qid == {True}:
         if query_path is not None:
-            raise ValueError(f"{path} has 'qid:' fields; do not also pass `query_path`.")
-        qids = np.concatenate([c.qids for c in chunks if c.labels.size]).astype(np.int64)
+            raise ValueError(
+                f"{path} has 'qid:' fields; do not also pass `query_path`."
+            )
+        qids = np.concatenate([c.qids for c in chunks if c.labels.size]).astype(
+            np.int64
+        )
         line_numbers = np.concatenate([c.line_numbers for c in chunks if c.labels.size])
         starts = np.flatnonzero(np.concatenate([[True], qids[1:] != qids[:-1]]))
         ids = qids[starts]
@@ -434,7 +482,8 @@ def load_svmlight(
             raise _line_error(
                 path,
                 int(line_numbers[later]),
-                f"qid {qids[later]} appeared on earlier lines, separated by other queries; "
+                f"qid {qids[later]} appeared on earlier lines, separated by other "
+                "queries; "
                 "the documents of a query must be consecutive",
             )
         offsets = np.append(starts, num_docs).astype(np.int64)
@@ -443,13 +492,15 @@ def load_svmlight(
             query_path = path + ".query"
         if query_path is None:
             raise ValueError(
-                f"{path} has no 'qid:' fields and no group-size file {path + '.query'!r}; "
+                f"{path} has no 'qid:' fields and no group-size file "
+                f"{path + '.query'!r}; "
                 "pass `query_path`."
             )
         sizes = _read_group_sizes(os.fspath(query_path))
         if sizes.sum() != num_docs:
             raise ValueError(
-                f"the group sizes in {os.fspath(query_path)} add up to {int(sizes.sum())} "
+                f"the group sizes in {os.fspath(query_path)} add up to "
+                f"{int(sizes.sum())} "
                 f"documents, but {path} has {num_docs}."
             )
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -460,7 +511,9 @@ def load_svmlight(
 # --------------------------------------------------------------- padding and batching
 
 
-def pad_lists(data: RankingDataset, list_size: int | None = None, queries=None) -> PaddedLists:
+def pad_lists(
+    data: RankingDataset, list_size: int | None = None, queries=None
+) -> PaddedLists:
     """Pads queries of ``data`` to a common list size.
 
     Args:
@@ -473,7 +526,8 @@ def pad_lists(data: RankingDataset, list_size: int | None = None, queries=None) 
       :class:`PaddedLists` with documents in file order within each list.
 
     Examples:
-      >>> data = RankingDataset(np.eye(3, dtype=np.float32), np.array([1.0, 0.0, 2.0], np.float32),
+      >>> labels = np.array([1.0, 0.0, 2.0], np.float32)
+      >>> data = RankingDataset(np.eye(3, dtype=np.float32), labels,
       ...                       np.array([0, 2, 3]), np.array([5, 6]))
       >>> padded = pad_lists(data)
       >>> padded.labels
@@ -483,12 +537,18 @@ def pad_lists(data: RankingDataset, list_size: int | None = None, queries=None) 
       array([[ 0,  1],
              [ 2, -1]])
     """
-    queries = np.arange(data.num_queries) if queries is None else np.asarray(queries, np.int64)
+    queries = (
+        np.arange(data.num_queries)
+        if queries is None
+        else np.asarray(queries, np.int64)
+    )
     sizes = data.list_sizes[queries]
     longest = int(sizes.max(initial=0))
     list_size = longest if list_size is None else list_size
     if list_size < longest:
-        raise ValueError(f"`list_size`={list_size} is shorter than the longest list ({longest}).")
+        raise ValueError(
+            f"`list_size`={list_size} is shorter than the longest list ({longest})."
+        )
     slot = np.arange(list_size)
     mask = slot < sizes[:, None]
     doc_index = np.where(mask, data.query_offsets[queries][:, None] + slot, -1)
@@ -500,8 +560,10 @@ def pad_lists(data: RankingDataset, list_size: int | None = None, queries=None) 
     return PaddedLists(features, labels, mask, doc_index.astype(np.int64))
 
 
-def default_list_sizes(longest: int, *, smallest: int = 8, growth: float = 1.5) -> list[int]:
-    """Bucket sizes ``smallest, ~smallest*growth, ...`` (multiples of 8) up to ``longest``.
+def default_list_sizes(
+    longest: int, *, smallest: int = 8, growth: float = 1.5
+) -> list[int]:
+    """Bucket sizes ``smallest, ~smallest*growth, ...`` (multiples of 8) to ``longest``.
 
     With ``growth=1.5`` a list is padded by less than half its length, and the number of
     distinct shapes (one compilation each under ``jit``) grows only logarithmically.
@@ -516,7 +578,9 @@ def default_list_sizes(longest: int, *, smallest: int = 8, growth: float = 1.5) 
     return sizes
 
 
-def bucketize(data: RankingDataset, list_sizes: Sequence[int] | None = None) -> list[PaddedLists]:
+def bucketize(
+    data: RankingDataset, list_sizes: Sequence[int] | None = None
+) -> list[PaddedLists]:
     """Groups queries by length and pads each group to its bucket's list size.
 
     A query goes to the smallest bucket it fits in; empty buckets are dropped. Queries
@@ -542,10 +606,13 @@ def bucketize(data: RankingDataset, list_sizes: Sequence[int] | None = None) -> 
         list_sizes = default_list_sizes(int(sizes.max(initial=1)))
     list_sizes = [int(s) for s in list_sizes]
     if list_sizes != sorted(set(list_sizes)) or list_sizes[0] < 1:
-        raise ValueError(f"`list_sizes` must be increasing positive ints, got {list_sizes}.")
+        raise ValueError(
+            f"`list_sizes` must be increasing positive ints, got {list_sizes}."
+        )
     if sizes.size and sizes.max() > list_sizes[-1]:
         raise ValueError(
-            f"the longest query has {int(sizes.max())} documents, more than the largest "
+            f"the longest query has {int(sizes.max())} documents, more than the "
+            "largest "
             f"bucket in `list_sizes` ({list_sizes[-1]})."
         )
     which = np.searchsorted(list_sizes, sizes)
@@ -607,8 +674,14 @@ def batches(
     rng = np.random.default_rng(seed)
     plan = []
     for b, lists in enumerate(buckets):
-        order = rng.permutation(lists.num_queries) if shuffle else np.arange(lists.num_queries)
-        plan.extend((b, order[i : i + batch_size]) for i in range(0, order.size, batch_size))
+        order = (
+            rng.permutation(lists.num_queries)
+            if shuffle
+            else np.arange(lists.num_queries)
+        )
+        plan.extend(
+            (b, order[i : i + batch_size]) for i in range(0, order.size, batch_size)
+        )
     if shuffle:
         plan = [plan[i] for i in rng.permutation(len(plan))]
     for b, index in plan:

@@ -28,15 +28,16 @@ FILL = -1e9
 def _sort_by_label(labels, valid, scores):
     """Scores and validity in the order of decreasing label; ties keep list order.
 
-    Ignored items go last. This is the order ``keras_rs`` gets on the JAX backend,
-    whose ``top_k`` keeps equal labels in list order (it does not shuffle ties).
-    ``labels + 0`` turns a -0.0 label into 0.0 so the two tie, as they compare.
+    Ignored items go last. This is keras_rs's own ordering: ``top_k`` over the labels
+    with ignored items filled with -1e9, which puts equal labels in list order (it
+    does not shuffle ties).
     """
-    keys = -(labels + jnp.zeros((), labels.dtype))
-    _, _, sorted_valid, sorted_scores = lax.sort(
-        (~valid, keys, valid, scores), num_keys=2, is_stable=True
+    fill = jnp.full((), FILL, labels.dtype)
+    _, order = lax.top_k(jnp.where(valid, labels, fill), labels.shape[-1])
+    return (
+        jnp.take_along_axis(scores, order, axis=-1),
+        jnp.take_along_axis(valid, order, axis=-1),
     )
-    return sorted_scores, sorted_valid
 
 
 def _list_losses(scores, labels, valid, temperature):
@@ -46,7 +47,9 @@ def _list_losses(scores, labels, valid, temperature):
     logits, ranked_valid = _sort_by_label(labels, valid, scores)
     logits = logits / jnp.asarray(temperature, dtype)
     has_items = jnp.any(valid, axis=-1, keepdims=True)
-    top = jnp.max(jnp.where(ranked_valid, logits, fill), axis=-1, keepdims=True)
+    top = jnp.max(
+        jnp.where(ranked_valid, logits, fill), axis=-1, keepdims=True, initial=fill
+    )
     top = jnp.where(has_items, top, jnp.zeros((), dtype))
     # Shifted by the largest logit, exp cannot overflow (the log-sum-exp trick).
     logits = jnp.where(ranked_valid, logits - top, fill)
@@ -58,12 +61,15 @@ def _list_losses(scores, labels, valid, temperature):
 
 def _per_list_inputs(inputs: RankingInputs) -> RankingInputs:
     """The inputs viewed as lists of one entry, for :func:`reduce_losses`."""
+    dtype = inputs.scores.dtype
     shape = inputs.scores.shape[:-1] + (1,)
+    # A list's weight is on each of its items (an empty list's loss is 0 anyway).
+    has_items = inputs.scores.shape[-1] > 0
     return inputs._replace(
-        scores=jnp.zeros(shape, inputs.scores.dtype),
-        labels=jnp.zeros(shape, inputs.labels.dtype),
+        scores=jnp.zeros(shape, dtype),
+        labels=jnp.zeros(shape, dtype),
         valid=jnp.ones(shape, bool),
-        weights=inputs.weights[..., :1],
+        weights=inputs.weights[..., :1] if has_items else jnp.ones(shape, dtype),
     )
 
 

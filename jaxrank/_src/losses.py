@@ -124,9 +124,8 @@ def pairwise_hinge_loss(
     reduction = check_reduction(reduction)
     inputs = prepare_inputs(scores, labels, where=where, weights=weights)
     if pairs_blocked.check_lambda_weights(lambda_weights) is not None:
-        return reduce_losses(
-            _lambda_hinge(inputs, temperature, lambda_weights, method), inputs, reduction
-        )
+        item_losses = _lambda_hinge(inputs, temperature, lambda_weights, method)
+        return reduce_losses(item_losses, inputs, reduction)
     kernel = _hinge_kernel(method, inputs.scores.shape)
     item_losses = kernel(inputs.scores, inputs.labels, inputs.valid, temperature)
     return reduce_losses(item_losses, inputs, reduction)

@@ -9,6 +9,26 @@ import jax
 import jax.numpy as jnp
 
 
+def _safe_reduce(per_list, where, reduce_fn):
+    """Reduces per-list losses as optax's ranking losses do.
+
+    Lists without a ``where``-valid item are passed to ``reduce_fn`` as masked out
+    (``reduce_fn(x, where=...)``), so padding lists do not dilute a mean; a mean over
+    no list at all is 0 unless the losses themselves hold a NaN; unreduced output is 0
+    for such lists.
+    """
+    has_items = None if where is None else jnp.any(where, axis=-1)
+    if reduce_fn is None:
+        if has_items is None:
+            return per_list
+        return jnp.where(has_items, per_list, jnp.zeros((), per_list.dtype))
+    out = reduce_fn(per_list, where=has_items)
+    if reduce_fn is jnp.mean:
+        hides_no_nan = ~jnp.any(jnp.isnan(per_list))
+        out = jnp.where(jnp.isnan(out) & hides_no_nan, jnp.zeros((), out.dtype), out)
+    return out
+
+
 def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
     r"""Wraps a jaxrank loss in the convention of ``optax.losses.ranking_softmax_loss``.
 
@@ -17,9 +37,11 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
 
     .. math:: L_b = \sum_i \ell_{b,i},
 
-    and returns ``reduce_fn`` of those per-list losses (``reduce_fn=None`` returns the
-    per-list array, of the leading shape). It is therefore a drop-in replacement in
-    code written for optax's ranking loss.
+    and returns ``reduce_fn(losses, where=has_items)`` where ``has_items`` marks the
+    lists with at least one ``where``-valid item (so fully padded lists do not dilute
+    a mean; ``reduce_fn`` must accept ``where=``, as ``jnp.mean`` and ``jnp.sum`` do).
+    ``reduce_fn=None`` returns the per-list array, of the leading shape. These are the
+    rules of optax's ranking losses, so the result is a drop-in replacement.
 
     Args:
       loss_fn: a functional jaxrank loss, e.g. :func:`jaxrank.pairwise_hinge_loss`.
@@ -61,7 +83,7 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
             logits, labels, where=where, weights=weights, reduction="none", **options
         )
         per_list = losses if losses.shape == logits.shape[:-1] else losses.sum(axis=-1)
-        return per_list if reduce_fn is None else reduce_fn(per_list)
+        return _safe_reduce(per_list, where, reduce_fn)
 
     optax_loss.__name__ = f"optax_{getattr(loss_fn, '__name__', 'loss')}"
     optax_loss.__doc__ = (

@@ -33,6 +33,7 @@ backward pass; lambda weights enter through per-item features
 from __future__ import annotations
 
 import functools
+import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -115,13 +116,13 @@ def check_block_size(block_size) -> int | None:
         return None
     if (
         isinstance(block_size, bool)
-        or not isinstance(block_size, int)
+        or not isinstance(block_size, numbers.Integral)
         or block_size < 1
     ):
         raise ValueError(
             f"`block_size` must be None or an int >= 1; received {block_size!r}."
         )
-    return block_size
+    return int(block_size)
 
 
 def check_lambda_weights(lambda_weights) -> LambdaWeight | None:
@@ -143,7 +144,7 @@ def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:
     """
     n = shape[-1]
     if block_size is not None:
-        return min(block_size, max(n, 1))
+        return min(int(block_size), max(n, 1))
     lists = 1
     for size in shape[:-1]:
         lists *= size

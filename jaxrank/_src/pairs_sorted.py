@@ -24,9 +24,9 @@ score order; ``p`` comes from a vectorised binary search that evaluates the *sam
 expression* as the dense path (never a precomputed threshold ``s_i - T``, which
 disagrees on rare boundary pairs). What remains are "how many / what sum of the items in
 ``[p_i, n)`` have a smaller label key" queries, answered for all ``i`` at once by a
-radix-:math:`2^b` wavelet matrix over integer label keys: each level is one lane-parallel
-``lax.scan`` building suffix tables of counts and sums per digit, a few gathers, and a
-stable partition by digit for the next level.
+radix-:math:`2^b` wavelet matrix over integer label keys: each level is one
+lane-parallel ``lax.scan`` building suffix tables of counts and sums per digit, a few
+gathers, and a stable partition by digit for the next level.
 
 * **Graded labels** (every valid label an integer in ``[0, 8)``, detected at run time
   with ``lax.cond``; both branches are compiled, one runs) use the labels as keys: one
@@ -42,14 +42,21 @@ five ``(n,)`` arrays (permutation, ``p``, counts, sorted keys, sorted validity).
 **Precision.** Counts are exact integers (``int32``; the float conversion is exact up to
 :math:`2^{24}` items per list). In float32 each lane of the scan sums sequentially with
 TwoSum compensation and lanes are joined by compensated ("double-float") offsets;
-:math:`C_i s_i` and :math:`C_i T` are split into exact partial products, so the numerator
-:math:`C_i T + S_i - C_i s_i` is formed without cancellation and rounded once. At
-:math:`n = 2^{20}` the per-item losses are within about 1e-7 relative of a float64
+:math:`C_i s_i` and :math:`C_i T` are split into exact partial products, so the
+numerator :math:`C_i T + S_i - C_i s_i` is formed without cancellation and rounded
+once. At :math:`n = 2^{20}` the per-item losses are within 6e-8 relative (one float32
+rounding) and the gradient within 3e-8 of its maximum, against a float64
 evaluation (``python -m jaxrank.benchmark --precision``). float64 inputs (with x64
 enabled) use plain float64 sums.
 
-**Crossover** (:func:`prefers_sorted_path`, measured on a 2-core CPU with
-``jit(value_and_grad)``; see that function).
+**Conventions.** As the dense path: equal labels form no pair, equal scores are an
+ordinary difference of 0, invalid items take part in no pair and get loss 0, lists of
+fewer than 2 items give zeros. Valid scores must be finite (the public loss replaces a
+list with a non-finite valid score by NaN after the kernel; a NaN here would only
+misplace items in the sort, never hang or crash).
+
+**Crossover.** ``method="auto"`` takes this path for one list of ``n >= 128`` and
+for batches of lists of ``n >= 256`` (measured; see :func:`prefers_sorted_path`).
 """
 
 from __future__ import annotations
@@ -61,14 +68,14 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-# Graded labels 0..7: one wavelet level with 3-bit digits. Dense ranks: 1-bit digits.
+# Graded labels 0..7: one wavelet level of 3-bit digits; dense ranks: 3-bit digits too.
 _GRADED_BITS = 3
 _GRADED_PLAN = (_GRADED_BITS, 1)
-_GENERAL_BITS = 1
+_GENERAL_BITS = 3
 
 # Crossover of the static dispatch (see prefers_sorted_path).
-_MIN_SINGLE_LIST = 1536
-_MIN_BATCHED_LIST = 512
+_MIN_SINGLE_LIST = 128
+_MIN_BATCHED_LIST = 256
 
 
 def prefers_sorted_path(shape) -> bool:
@@ -76,10 +83,12 @@ def prefers_sorted_path(shape) -> bool:
 
     The dense path costs :math:`O(n^2)` per list, the sorted one :math:`O(n \\log n)`
     with a larger constant and a fixed overhead per call. Measured with
-    ``jit(value_and_grad)`` of the mean loss on a 2-core CPU (``python -m
-    jaxrank.benchmark``): for a single list the paths cross near ``n = 1.5k``
-    (the dense path is faster at 1024, slower from 2048), for batches of lists near
-    ``n = 512``. Both paths give the same numbers; this only picks the faster.
+    ``jit(value_and_grad)`` of the mean loss on a shared 2-core CPU (noisy; ms, dense /
+    sorted): one list of 64: 0.11 / 0.09, 256: 0.17 / 0.13, 1024: 2.7 / 0.26, 4096:
+    68 / 0.9; batches (256, 32): 0.45 / 1.1, (64, 128): 0.78 / 1.3, (16, 256): 3.6 /
+    0.8, (16, 1024): 65 / 3.8. So a single list switches at ``n >= 128`` and a batch
+    of lists at ``n >= 256``. Both paths give the same numbers; this only picks the
+    faster (and the sorted path also avoids the dense one's :math:`O(n^2)` memory).
 
     Args:
       shape: the static shape ``(..., n)`` of the scores.
@@ -112,7 +121,7 @@ def _df_add(x, y):
 
 
 def _exact_count_products(count, x):
-    """``count * x`` as four floats whose sum is exact (``count < 2**24``, float32 ``x``).
+    """``count * x`` as four floats summing to it exactly (``count < 2**24``, float32).
 
     ``x`` is split by clearing its 12 low mantissa bits and ``count`` into two 12-bit
     halves, so every partial product fits in float32's 24-bit significand without a
@@ -128,7 +137,7 @@ def _exact_count_products(count, x):
 
 
 def _count_times(count, x, compensated):
-    """``count * x`` as a double-float ``(hi, lo)`` (plain product if not compensated)."""
+    """``count * x`` as a double-float ``(hi, lo)`` (plain if uncompensated)."""
     if not compensated:
         return count.astype(x.dtype) * x, jnp.zeros_like(x)
     parts = _exact_count_products(count, x)
@@ -155,7 +164,9 @@ def _first_active(sorted_scores, temperature):
         s_mid = sorted_scores.at[jnp.minimum(mid, n - 1)].get(mode="promise_in_bounds")
         # The dense path's expression, so that boundary pairs agree bit for bit.
         active = 1 - (sorted_scores - s_mid) / t > 0
-        return jnp.where(active, lo, jnp.minimum(mid + 1, hi)), jnp.where(active, mid, hi)
+        return jnp.where(active, lo, jnp.minimum(mid + 1, hi)), jnp.where(
+            active, mid, hi
+        )
 
     steps = max(1, (n + 1).bit_length())
     lo, _ = lax.fori_loop(0, steps, halve, (lo, hi))
@@ -174,7 +185,7 @@ def _lane_shape(size):
 
 
 class _SuffixTables:
-    """Suffix sums ``T[x, c] = sum_{x' >= x} w[x'] [d[x'] <= c]`` for ``x`` in ``[0, n]``.
+    """Suffix sums ``T[x, c] = sum_{x' >= x} w[x'] [d[x'] <= c]``, ``x`` in ``[0, n]``.
 
     Built from the reversed sequence with one ``lax.scan`` over ``steps`` whose carry
     holds ``lanes`` independent running sums (each lane a contiguous chunk), then
@@ -200,13 +211,16 @@ class _SuffixTables:
         def zeros(w):
             return jnp.zeros((self.lanes, radix), w.dtype)
 
-        init = tuple((zeros(w), zeros(w)) if c else zeros(w) for w, c in zip(weights, comp))
+        init = tuple(
+            (zeros(w), zeros(w)) if c else zeros(w)
+            for w, c in zip(weights, comp, strict=True)
+        )
 
         def step(carry, xs):
             d, *ws = xs
             below = d[:, None] <= cols[None, :]
             new = []
-            for acc, w, c in zip(carry, ws, comp):
+            for acc, w, c in zip(carry, ws, comp, strict=True):
                 add = jnp.where(below, w[:, None], jnp.zeros((), w.dtype))
                 if c:
                     hi, err = _two_sum(acc[0], add)
@@ -218,8 +232,11 @@ class _SuffixTables:
         final, self.rows = lax.scan(
             step, init, (lanes_of(digits), *(lanes_of(w) for w in weights))
         )
-        self.offsets = [self._lane_offsets(f, c) for f, c in zip(final, comp)]
+        self.offsets = [
+            self._lane_offsets(f, c) for f, c in zip(final, comp, strict=True)
+        ]
         self.comp = comp
+        self.floating = floating
 
     @staticmethod
     def _lane_offsets(total, compensated):
@@ -238,7 +255,10 @@ class _SuffixTables:
         )
 
     def get(self, which, x, col):
-        """``T[x, col]`` for the ``which``-th weight; ``col`` may be -1 (gives 0)."""
+        """``T[x, col]`` for the ``which``-th weight; ``col`` may be -1 (gives 0).
+
+        Floating weights come back as a double-float ``(hi, lo)``.
+        """
         y = self.n - x
         step, lane = y % self.steps, y // self.steps
         c = jnp.maximum(col, 0)
@@ -257,68 +277,86 @@ class _SuffixTables:
             zero = jnp.zeros_like(value[0])
             return tuple(jnp.where(col >= 0, v, zero) for v in value)
         value = take(rows, flat_rows) + take(off, flat_off)
-        return jnp.where(col >= 0, value, jnp.zeros_like(value))
+        value = jnp.where(col >= 0, value, jnp.zeros_like(value))
+        if self.floating[which]:  # float64: a double-float with a zero low part
+            return value, jnp.zeros_like(value)
+        return value
 
 
-def _digit(keys, level, bits):
-    return (keys >> (level * bits)) & ((1 << bits) - 1)
+def _level(state, level, query_keys, bits, compensated, partition):
+    """One wavelet level: add this digit's "smaller" range sums, then (if
+    ``partition``) move the sequence and the query ranges to the next level."""
+    keys, counted, values, lo_pos, hi_pos, total_count, total_sum = state
+    mask = (1 << bits) - 1
+    digits = (keys >> (level * bits)) & mask
+    q = (query_keys >> (level * bits)) & mask
+    counting = counted is not None
+    weights = [values] + ([counted] if counting else [])
+    if partition:
+        weights.append(jnp.ones_like(keys))
+    tables = _SuffixTables(digits, weights, 1 << bits, compensated)
+
+    # Sums over [lo, hi); at the top level hi = n, where the suffix tables are 0.
+    at_lo, at_hi = tables.get(0, lo_pos, q - 1), tables.get(0, hi_pos, q - 1)
+    total_sum = _df_add(total_sum, _df_add(at_lo, (-at_hi[0], -at_hi[1])))
+    if counting:
+        total_count = (
+            total_count + tables.get(1, lo_pos, q - 1) - tables.get(1, hi_pos, q - 1)
+        )
+    if partition:
+        # Stable partition by digit: digit d's block starts after every smaller digit,
+        # and an item keeps its order within its block; query ranges follow their digit.
+        every = len(weights) - 1
+        zeros = jnp.zeros_like(keys)
+
+        def block_position(pos, d):
+            smaller = tables.get(every, zeros, d - 1)
+            in_block = tables.get(every, zeros, d) - smaller
+            from_pos = tables.get(every, pos, d) - tables.get(every, pos, d - 1)
+            return smaller + in_block - from_pos
+
+        lo_pos, hi_pos = block_position(lo_pos, q), block_position(hi_pos, q)
+        dest = block_position(jnp.arange(keys.shape[-1], dtype=jnp.int32), digits)
+
+        def move(x):
+            return jnp.zeros_like(x).at[dest].set(x, unique_indices=True)
+
+        keys, values = move(keys), move(values)
+        counted = move(counted) if counting else None
+    return keys, counted, values, lo_pos, hi_pos, total_count, total_sum
 
 
-def _suffix_smaller(keys, counted, values, lower, query_keys, bits, levels, compensated):
-    """For every query ``k``: over positions ``j >= lower[k]`` with ``keys[j] <
-    query_keys[k]``, the number of ``counted`` items (if given) and the sum of
-    ``values`` (double-float). A radix wavelet matrix, most significant digit first.
+def _suffix_smaller(
+    keys, counted, values, lower, query_keys, bits, levels, compensated
+):
+    """Range "smaller key" queries by a radix wavelet matrix, top digit first.
+
+    For every query ``k``: over positions ``j >= lower[k]`` with ``keys[j] <
+    query_keys[k]``, the number of ``counted`` items (if given; else 0) and the sum of
+    ``values`` as a double-float ``(hi, lo)``.
     """
     n = keys.shape[-1]
-    iota = jnp.arange(n, dtype=jnp.int32)
-    ones = jnp.ones((n,), jnp.int32)
     dtype = values.dtype
-    total_count = jnp.zeros((n,), jnp.int32)
-    total_sum = (jnp.zeros((n,), dtype), jnp.zeros((n,), dtype))
-    lo_pos, hi_pos = lower, None  # hi_pos None: the range runs to the end
-    for level in reversed(range(levels)):
-        digits = _digit(keys, level, bits)
-        q = _digit(query_keys, level, bits)
-        last = level == 0
-        weights = [values] + ([counted] if counted is not None else []) + ([] if last else [ones])
-        tables = _SuffixTables(digits, weights, 1 << bits, compensated)
+    state = (
+        keys,
+        counted,
+        values,
+        lower,
+        jnp.full((n,), n, jnp.int32),
+        jnp.zeros((n,), jnp.int32),
+        (jnp.zeros((n,), dtype), jnp.zeros((n,), dtype)),
+    )
+    level = functools.partial(
+        _level, query_keys=query_keys, bits=bits, compensated=compensated
+    )
+    if levels > 1:
+        # One traced body for every partitioning level keeps compile time flat in n.
+        def step(state, lvl):
+            return level(state, lvl, partition=True), None
 
-        def range_sum(which, col, tables=tables, lo_pos=lo_pos, hi_pos=hi_pos):
-            at_lo = tables.get(which, lo_pos, col)
-            if hi_pos is None:
-                return at_lo
-            at_hi = tables.get(which, hi_pos, col)
-            if isinstance(at_lo, tuple):
-                return _df_add(at_lo, (-at_hi[0], -at_hi[1]))
-            return at_lo - at_hi
-
-        total_sum = _df_add(total_sum, range_sum(0, q - 1))
-        if counted is not None:
-            total_count = total_count + range_sum(1, q - 1)
-        if last:
-            break
-        # Stable partition by digit; ranges follow their query's digit.
-        every = len(weights) - 1
-        below_digit = tables.get(every, jnp.zeros_like(q), q - 1)  # items with digit < q
-        ends = jnp.full((n,), n, jnp.int32)
-
-        def to_next(pos, q=q, tables=tables, below_digit=below_digit):
-            # start of digit q's block + items with digit q before pos
-            after = tables.get(every, pos, q) - tables.get(every, pos, q - 1)
-            total_q = tables.get(every, jnp.zeros_like(pos), q) - below_digit
-            return below_digit + total_q - after
-
-        lo_pos = to_next(lo_pos)
-        hi_pos = to_next(ends if hi_pos is None else hi_pos)
-        d_below = tables.get(every, jnp.zeros_like(digits), digits - 1)
-        d_after = tables.get(every, iota, digits) - tables.get(every, iota, digits - 1)
-        d_total = tables.get(every, jnp.zeros_like(digits), digits) - d_below
-        dest = d_below + d_total - d_after
-        keys = jnp.zeros_like(keys).at[dest].set(keys, unique_indices=True)
-        values = jnp.zeros_like(values).at[dest].set(values, unique_indices=True)
-        if counted is not None:
-            counted = jnp.zeros_like(counted).at[dest].set(counted, unique_indices=True)
-    return total_count, total_sum
+        state, _ = lax.scan(step, state, jnp.arange(levels - 1, 0, -1, dtype=jnp.int32))
+    state = level(state, 0, partition=False)
+    return state[5], state[6]
 
 
 # --- the kernel -----------------------------------------------------------------------
@@ -331,7 +369,11 @@ def _dense_rank(labels):
     starts = jnp.concatenate(
         [jnp.zeros((1,), jnp.int32), (ordered[1:] != ordered[:-1]).astype(jnp.int32)]
     )
-    return jnp.zeros((n,), jnp.int32).at[where_from].set(jnp.cumsum(starts), unique_indices=True)
+    return (
+        jnp.zeros((n,), jnp.int32)
+        .at[where_from]
+        .set(jnp.cumsum(starts), unique_indices=True)
+    )
 
 
 def _general_plan(n):
@@ -345,21 +387,31 @@ def _forward_list(scores, keys, valid, temperature, plan):
     n = scores.shape[-1]
     dtype = scores.dtype
     compensated = dtype != jnp.float64
-    sorted_scores, order = lax.sort((scores, jnp.arange(n, dtype=jnp.int32)), num_keys=1,
-                                    is_stable=False)
+    sorted_scores, order = lax.sort(
+        (scores, jnp.arange(n, dtype=jnp.int32)), num_keys=1, is_stable=False
+    )
     first = _first_active(sorted_scores, temperature)
     sorted_keys = keys[order]
     sorted_valid = valid[order]
     values = jnp.where(sorted_valid, sorted_scores, jnp.zeros((), dtype))
     count, total = _suffix_smaller(
-        sorted_keys, sorted_valid.astype(jnp.int32), values, first, sorted_keys, *plan,
+        sorted_keys,
+        sorted_valid.astype(jnp.int32),
+        values,
+        first,
+        sorted_keys,
+        *plan,
         compensated,
     )
     t = jnp.asarray(temperature, dtype)
-    numerator = _df_add(_count_times(count, jnp.broadcast_to(t, (n,)), compensated), total)
+    numerator = _df_add(
+        _count_times(count, jnp.broadcast_to(t, (n,)), compensated), total
+    )
     c_s = _count_times(count, sorted_scores, compensated)
     numerator = _df_add(numerator, (-c_s[0], -c_s[1]))
-    losses = jnp.where(sorted_valid, (numerator[0] + numerator[1]) / t, jnp.zeros((), dtype))
+    losses = jnp.where(
+        sorted_valid, (numerator[0] + numerator[1]) / t, jnp.zeros((), dtype)
+    )
     unsorted = jnp.zeros((n,), dtype).at[order].set(losses, unique_indices=True)
     return unsorted, (order, first, count, sorted_keys, sorted_valid)
 
@@ -372,12 +424,14 @@ def _backward_list(residuals, cotangent, temperature, plan):
     g = jnp.where(sorted_valid, cotangent[order], jnp.zeros((), dtype))
     # e[x]: the items k with first[k] <= x, i.e. those for which x is a lower partner.
     ends = jnp.cumsum(jnp.zeros((n + 1,), jnp.int32).at[first].add(1))[:n]
-    # Read backwards with complemented keys, "k < e[x], key_k > key_x" is a suffix query.
+    # Read backwards with complemented keys, "k < e[x], key_k > key_x" is a suffix
+    # query.
     bits, levels = plan
     top = (1 << (levels * bits)) - 1
     flipped = (top - sorted_keys)[::-1]
-    _, total = _suffix_smaller(flipped, None, g[::-1], (n - ends)[::-1], flipped, bits,
-                               levels, compensated)
+    _, total = _suffix_smaller(
+        flipped, None, g[::-1], (n - ends)[::-1], flipped, bits, levels, compensated
+    )
     g_c = _count_times(count, g, compensated)
     grad = _df_add((total[0][::-1], total[1][::-1]), (-g_c[0], -g_c[1]))
     t = jnp.asarray(temperature, dtype)
@@ -420,7 +474,9 @@ def _forward(scores, labels, valid, temperature):
         _graded(y, v),
         branch(_keys_graded, _GRADED_PLAN),
         branch(_keys_ranked, _general_plan(shape[-1])),
-        s, y, v,
+        s,
+        y,
+        v,
     )
     return losses.reshape(shape), res
 
@@ -472,7 +528,10 @@ def _sorted_bwd(temperature, residuals, cotangent):
         return lambda res, g: jax.vmap(bwd)(res, g)
 
     grad = lax.cond(
-        graded, branch(_GRADED_PLAN), branch(_general_plan(shape[-1])), res,
+        graded,
+        branch(_GRADED_PLAN),
+        branch(_general_plan(shape[-1])),
+        res,
         _as_lists(cotangent),
     )
     return grad.reshape(shape), None, None

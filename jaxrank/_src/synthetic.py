@@ -37,7 +37,8 @@ def make_synthetic(
     .. math::
 
         r(x) = v^\top \tanh(W z(x) + b), \qquad
-        z(x) = \bigl(x_\text{gauss},\ \log(1 + x_\text{count}) - 1,\ 2 x_\text{flag} - 1\bigr),
+        z(x) = \bigl(x_\text{gauss},\ \log(1 + x_\text{count}) - 1,\
+                     2 x_\text{flag} - 1\bigr),
 
     with random :math:`W` whose weights on a third of the features are zero (those
     features carry no signal). Document :math:`d` of query :math:`q` gets label
@@ -74,7 +75,9 @@ def make_synthetic(
         raise ValueError(f"`num_features` must be at least 4, got {num_features}.")
     low, high = list_size
     if not 1 <= low <= high:
-        raise ValueError(f"`list_size` must be (low, high) with 1 <= low <= high, got {list_size}.")
+        raise ValueError(
+            f"`list_size` must be (low, high) with 1 <= low <= high, got {list_size}."
+        )
     if noise < 0:
         raise ValueError(f"`noise` must be non-negative, got {noise}.")
     rng = np.random.default_rng(seed)
@@ -96,7 +99,9 @@ def make_synthetic(
     # Documents of one query share a topic: a per-query shift of the Gaussian features.
     topic = rng.normal(scale=0.5, size=(total, num_gauss))
     gauss = topic[query_of_doc] + rng.normal(size=(num_docs, num_gauss))
-    counts = np.floor(np.exp(rng.normal(1.0, 1.2, size=(num_docs, num_count)) * count_scale))
+    counts = np.floor(
+        np.exp(rng.normal(1.0, 1.2, size=(num_docs, num_count)) * count_scale)
+    )
     flags = (rng.random((num_docs, num_flag)) < flag_rate).astype(np.float64)
 
     z = np.concatenate([gauss, np.log1p(counts) - 1.0, 2.0 * flags - 1.0], axis=1)
@@ -112,10 +117,14 @@ def make_synthetic(
     first = 0
     for count in num_queries:
         offsets = np.concatenate([[0], np.cumsum(sizes[first : first + count])])
-        rows = slice(int(np.sum(sizes[:first])), int(np.sum(sizes[:first])) + int(offsets[-1]))
+        rows = slice(
+            int(np.sum(sizes[:first])), int(np.sum(sizes[:first])) + int(offsets[-1])
+        )
         splits.append(
             RankingDataset(
-                features[rows], labels[rows], offsets.astype(np.int64),
+                features[rows],
+                labels[rows],
+                offsets.astype(np.int64),
                 np.arange(first, first + count, dtype=np.int64),
             )
         )

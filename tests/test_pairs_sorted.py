@@ -1,0 +1,317 @@
+"""The sorted O(n log n) hinge path against the dense path and float64 references."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jax.test_util import check_grads
+
+import jaxrank
+import reference
+import reference_sorted
+from jaxrank._src import losses, pairs_sorted
+from jaxrank._src.pairs_dense import hinge_item_losses_dense
+from jaxrank._src.pairs_sorted import hinge_item_losses_sorted, prefers_sorted_path
+
+REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none")
+SHAPE = (2, 48)  # one buffer for the property tests; masks vary the effective length
+
+
+@functools.partial(jax.jit, static_argnames=("method", "temperature"))
+def _all_reductions(scores, labels, where, weights, *, method, temperature):
+    """Every reduction and the gradient of the default one, in one compiled function."""
+
+    def loss(s, reduction):
+        return jaxrank.pairwise_hinge_loss(
+            s,
+            labels,
+            where=where,
+            weights=weights,
+            temperature=temperature,
+            reduction=reduction,
+            method=method,
+        )
+
+    values = {r: loss(scores, r) for r in REDUCTIONS}
+    grad = jax.grad(lambda s: loss(s, "sum"))(scores)
+    return values, grad
+
+
+def _inputs(draw_labels, draw_scores, rng, temperature):
+    return draw_scores(rng, temperature), draw_labels(rng)
+
+
+LABEL_KINDS = {
+    "graded": lambda rng: rng.integers(-1, 5, SHAPE).astype(np.float32),
+    "binary": lambda rng: rng.integers(0, 2, SHAPE).astype(np.float32),
+    "real": lambda rng: np.where(
+        rng.random(SHAPE) < 0.1, -1.0, rng.normal(size=SHAPE) * 3
+    ).astype(np.float32),
+    "large_int": lambda rng: rng.integers(0, 40, SHAPE).astype(np.float32),
+}
+SCORE_KINDS = {
+    "normal": lambda rng, t: rng.normal(size=SHAPE).astype(np.float32),
+    # Multiples of T / 2: many exact ties and pairs exactly at the kink.
+    "grid": lambda rng, t: (rng.integers(-4, 5, SHAPE) * (t / 2)).astype(np.float32),
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    labels_kind=st.sampled_from(sorted(LABEL_KINDS)),
+    scores_kind=st.sampled_from(sorted(SCORE_KINDS)),
+    temperature=st.sampled_from([1.0, 0.3]),
+    masked=st.booleans(),
+    weights_kind=st.sampled_from(["none", "item", "list"]),
+)
+def test_sorted_equals_dense_and_reference(
+    seed, labels_kind, scores_kind, temperature, masked, weights_kind
+):
+    rng = np.random.default_rng(seed)
+    scores = SCORE_KINDS[scores_kind](rng, temperature)
+    labels = LABEL_KINDS[labels_kind](rng)
+    where = rng.random(SHAPE) < 0.8 if masked else np.ones(SHAPE, bool)
+    weights = {
+        "none": np.ones(SHAPE, np.float32),
+        "item": rng.random(SHAPE).astype(np.float32),
+        "list": np.broadcast_to(rng.random((SHAPE[0], 1)), SHAPE).astype(np.float32),
+    }[weights_kind]
+    sorted_values, sorted_grad = _all_reductions(
+        scores, labels, where, weights, method="sorted", temperature=temperature
+    )
+    dense_values, dense_grad = _all_reductions(
+        scores, labels, where, weights, method="dense", temperature=temperature
+    )
+    valid = reference.valid_items(labels, where)
+    items = reference.hinge_item_losses(scores, labels, valid, temperature)
+    expected_none = items * weights
+    scale = 1.0 + np.max(np.abs(expected_none))
+    np.testing.assert_allclose(sorted_values["none"], expected_none, atol=2e-6 * scale)
+    np.testing.assert_allclose(
+        sorted_values["none"], dense_values["none"], atol=2e-6 * scale
+    )
+    for r in REDUCTIONS:
+        np.testing.assert_allclose(
+            sorted_values[r], dense_values[r], rtol=2e-6, atol=1e-6
+        )
+    expected_grad = reference.hinge_item_losses_vjp(
+        scores, labels, valid, temperature, np.where(valid, weights, 0.0)
+    )
+    gscale = 1.0 + np.max(np.abs(expected_grad))
+    np.testing.assert_allclose(sorted_grad, expected_grad, atol=2e-6 * gscale)
+    np.testing.assert_allclose(sorted_grad, dense_grad, atol=2e-6 * gscale)
+
+
+def test_exact_kinks_and_ties_match_dense_exactly():
+    """Pairs exactly at the kink are inactive in both paths: same value, same grad."""
+    scores = jnp.array([[0.0, 1.0, 1.0, 2.0, 0.5, 1.5, 3.0, 1.0]])
+    labels = jnp.array([[0.0, 1.0, 1.0, 2.0, 0.0, 3.0, 1.0, -1.0]])
+    valid = labels >= 0
+    for kernel in (hinge_item_losses_sorted, hinge_item_losses_dense):
+        np.testing.assert_array_equal(
+            kernel(scores, labels, valid, 1.0),
+            reference.hinge_item_losses(scores, labels, valid, 1.0),
+        )
+    g = jnp.arange(8.0)[None]
+    grads = [
+        jax.grad(lambda s, k=k: jnp.sum(g * k(s, labels, valid, 1.0)))(scores)
+        for k in (hinge_item_losses_sorted, hinge_item_losses_dense)
+    ]
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_tiny_lists(n):
+    scores = jnp.arange(n, dtype=jnp.float32)[None]
+    labels = jnp.arange(n, dtype=jnp.float32)[None]
+    value, grad = jax.value_and_grad(
+        lambda s: jnp.sum(hinge_item_losses_sorted(s, labels, labels >= 0, 1.0))
+    )(scores)
+    expected = reference.hinge_item_losses(scores, labels, labels >= 0, 1.0).sum()
+    np.testing.assert_allclose(value, expected)
+    assert grad.shape == (1, n)
+
+
+def test_check_grads_reverse_mode():
+    rng = np.random.default_rng(3)
+    scores = jnp.asarray(rng.normal(size=(2, 9)), jnp.float32)
+    labels = jnp.asarray(rng.integers(0, 3, (2, 9)), jnp.float32)
+    check_grads(
+        jax.jit(lambda s: hinge_item_losses_sorted(s, labels, labels >= 0, 1.0)),
+        (scores,),
+        order=1,
+        modes=["rev"],
+        eps=1e-3,
+        atol=1e-2,
+        rtol=1e-2,
+    )
+
+
+def test_leading_axes_and_vmap_equal_per_list():
+    rng = np.random.default_rng(4)
+    scores = jnp.asarray(rng.normal(size=(2, 3, 40)), jnp.float32)
+    labels = jnp.asarray(rng.integers(-1, 4, (2, 3, 40)), jnp.float32)
+    valid = labels >= 0
+    kernel = functools.partial(hinge_item_losses_sorted, temperature=1.0)
+
+    @jax.jit
+    def both(s):
+        # Leading axes handled by the kernel, and a vmap over lists of its 1-d form.
+        batched = kernel(s, labels, valid)
+        mapped = jax.vmap(jax.vmap(kernel))(s, labels, valid)
+        return batched, mapped
+
+    (batched, mapped), vjp = jax.vjp(both, scores)
+    expected = reference.hinge_item_losses(scores, labels, valid, 1.0)
+    np.testing.assert_allclose(batched, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(mapped, expected, rtol=1e-5, atol=1e-5)
+    ones = np.ones((2, 3, 40), np.float32)
+    (grad,) = vjp((jnp.asarray(ones), jnp.asarray(ones)))
+    np.testing.assert_allclose(
+        grad,
+        2 * reference.hinge_item_losses_vjp(scores, labels, valid, 1.0, ones),
+        rtol=1e-5,
+        atol=1e-4,
+    )
+
+
+def test_long_list_against_sort_based_reference():
+    """n = 2^16 in float32, graded and real labels, against float64 Fenwick sums."""
+    n = 2**16
+    rng = np.random.default_rng(5)
+    scores = (rng.normal(size=n) * 2).astype(np.float32)
+    g = rng.normal(size=n).astype(np.float32)
+
+    @jax.jit
+    def value_and_vjp(s, y):
+        losses, vjp = jax.vjp(lambda s: hinge_item_losses_sorted(s, y, y >= 0, 1.0), s)
+        return losses, vjp(g[None])[0]
+
+    graded = rng.integers(-1, 5, n).astype(np.float32)
+    real = np.where(rng.random(n) < 0.05, -1.0, rng.random(n)).astype(np.float32)
+    for labels in (graded, real):
+        losses, grad = value_and_vjp(scores[None], labels[None])
+        exp_losses, exp_grad = reference_sorted.hinge_list(
+            scores, labels, labels >= 0, 1.0, g
+        )
+        np.testing.assert_allclose(losses[0], exp_losses, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            grad[0], exp_grad, atol=1e-6 * np.max(np.abs(exp_grad))
+        )
+    assert value_and_vjp._cache_size() == 1  # label kind is a run-time branch
+
+
+def test_no_retracing_across_calls():
+    traces = []
+
+    @jax.jit
+    def step(s, y):
+        traces.append(None)
+        return jax.value_and_grad(
+            lambda s: jaxrank.pairwise_hinge_loss(s, y, method="sorted")
+        )(s)
+
+    rng = np.random.default_rng(6)
+    for labels in (rng.integers(0, 5, (3, 64)), rng.random((3, 64)) * 9):
+        step(
+            jnp.asarray(rng.normal(size=(3, 64)), jnp.float32),
+            jnp.asarray(labels, jnp.float32),
+        )
+    assert len(traces) == 1 and step._cache_size() == 1
+
+
+def test_auto_dispatch_by_static_shape():
+    assert not prefers_sorted_path((256, 32))
+    assert not prefers_sorted_path((1, 64))
+    assert not prefers_sorted_path((64, 128))
+    assert prefers_sorted_path((1, 16384))
+    assert prefers_sorted_path((16, 1024))
+    assert not prefers_sorted_path(())
+    assert losses._hinge_kernel("auto", (1, 2**20)) is hinge_item_losses_sorted
+    assert losses._hinge_kernel("auto", (256, 32)) is hinge_item_losses_dense
+    assert losses._hinge_kernel("sorted", (256, 32)) is hinge_item_losses_sorted
+
+
+def test_keras_class_takes_the_method():
+    labels = jnp.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
+    scores = jnp.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
+    loss = jaxrank.PairwiseHingeLoss(method="sorted")
+    np.testing.assert_allclose(
+        loss(labels, scores), 0.75, rtol=1e-6
+    )  # the spec's value
+
+
+_SUBPROCESS = textwrap.dedent(
+    """
+    import jax, jax.numpy as jnp, numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+    import jaxrank
+    from jaxrank._src.pairs_sorted import hinge_item_losses_sorted
+    import sys; sys.path.insert(0, "tests")
+    import reference_sorted
+
+    assert jax.device_count() == 8
+    rng = np.random.default_rng(8)
+    scores = rng.normal(size=(8, 300))
+    labels = np.where(rng.random((8, 300)) < 0.1, -1.0, rng.random((8, 300)))
+
+    # float64 in, float64 out, plain float64 sums.
+    s64, y64 = jnp.asarray(scores), jnp.asarray(labels)
+    out = hinge_item_losses_sorted(s64, y64, y64 >= 0, 1.0)
+    assert out.dtype == jnp.float64
+    for row in range(8):
+        y = labels[row]
+        exp = reference_sorted.hinge_list(scores[row], y, y >= 0, 1.0)
+        np.testing.assert_allclose(np.asarray(out[row]), exp, rtol=1e-12, atol=1e-12)
+
+    # Sharded over 8 devices equals one device.
+    s32, y32 = s64.astype(jnp.float32), y64.astype(jnp.float32)
+    step = jax.jit(jax.value_and_grad(
+        lambda s, y: jaxrank.pairwise_hinge_loss(s, y, method="sorted")))
+    mesh = Mesh(np.array(jax.devices()), ("b",))
+    shard = NamedSharding(mesh, P("b", None))
+    v1, g1 = step(s32, y32)
+    v8, g8 = step(jax.device_put(s32, shard), jax.device_put(y32, shard))
+    np.testing.assert_allclose(v8, v1, rtol=1e-6)
+    np.testing.assert_allclose(g8, g1, rtol=1e-6, atol=1e-7)
+    print("ok")
+    """
+)
+
+
+def test_float64_and_sharded_in_subprocess():
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+    env["JAX_ENABLE_X64"] = "1"
+    env["JAX_PLATFORMS"] = "cpu"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "-c", _SUBPROCESS],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), (
+        result.stderr
+    )
+
+
+def test_general_path_used_for_non_graded_labels():
+    labels = jnp.array([[0.0, 1.0, 7.0, -1.0]])
+    assert bool(pairs_sorted._graded(labels, labels >= 0))
+    for bad in ([[0.5, 1.0, 2.0, 0.0]], [[8.0, 1.0, 2.0, 0.0]]):
+        bad = jnp.array(bad)
+        assert not bool(pairs_sorted._graded(bad, bad >= 0))

@@ -5,6 +5,7 @@ pure functions (``scores`` first, ``labels`` second, options keyword-only, as in
 and rax) and as Keras-style classes with the numbers of keras_rs.
 """
 
+from jaxrank import data as data
 from jaxrank import metrics as metrics
 from jaxrank._src.keras_losses import ListMLELoss as ListMLELoss
 from jaxrank._src.keras_losses import PairwiseHingeLoss as PairwiseHingeLoss
@@ -45,6 +46,7 @@ __all__ = [
     "PairwiseMeanSquaredError",
     "PairwiseSoftZeroOneLoss",
     "as_optax_loss",
+    "data",
     "metrics",
     "list_mle_loss",
     "pairwise_hinge_loss",

@@ -153,8 +153,9 @@ def check_reduction(reduction) -> str:
     if reduction is None:
         return "none"
     if reduction not in REDUCTIONS:
+        allowed = REDUCTIONS + (None,)
         raise ValueError(
-            f"`reduction` must be one of {REDUCTIONS + (None,)}; received {reduction!r}."
+            f"`reduction` must be one of {allowed}; received {reduction!r}."
         )
     return reduction
 

@@ -141,7 +141,7 @@ class RankingLoss:
 
 
 class PairwiseHingeLoss(RankingLoss):
-    r"""Pairwise hinge loss as a class, a drop-in for ``keras_rs.losses.PairwiseHingeLoss``.
+    r"""Pairwise hinge loss as a class: a drop-in for keras_rs's ``PairwiseHingeLoss``.
 
     .. math::
 

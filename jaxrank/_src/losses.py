@@ -36,8 +36,12 @@ HINGE_METHODS = ("auto", "dense", "sorted")
 
 def _hinge_kernel(method: str, shape: tuple[int, ...]):
     if method not in HINGE_METHODS:
-        raise ValueError(f"`method` must be one of {HINGE_METHODS}; received {method!r}.")
-    if method == "sorted" or (method == "auto" and pairs_sorted.prefers_sorted_path(shape)):
+        raise ValueError(
+            f"`method` must be one of {HINGE_METHODS}; received {method!r}."
+        )
+    if method == "sorted" or (
+        method == "auto" and pairs_sorted.prefers_sorted_path(shape)
+    ):
         return pairs_sorted.hinge_item_losses_sorted
     return pairs_dense.hinge_item_losses_dense
 

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 
 
 def _active_pairs(scores, labels, valid, temperature):
-    """Margins :math:`m_{ij}` and the bool mask of active pairs, both ``(..., n, n)``."""
+    """Margins :math:`m_{ij}` and the mask of active pairs, both ``(..., n, n)``."""
     diff = scores[..., :, None] - scores[..., None, :]
     margins = 1 - diff / jnp.asarray(temperature, scores.dtype)
     counted = (

@@ -47,7 +47,9 @@ def reduce_losses(
     zero = jnp.zeros((), item_losses.dtype)
     weighted = jnp.where(inputs.valid, item_losses * inputs.weights, zero)
     weighted = jnp.where(
-        inputs.nonfinite_lists[..., None], jnp.full((), jnp.nan, weighted.dtype), weighted
+        inputs.nonfinite_lists[..., None],
+        jnp.full((), jnp.nan, weighted.dtype),
+        weighted,
     )
     if reduction == "none":
         return weighted

@@ -311,7 +311,7 @@ def test_float64_and_sharded_in_subprocess():
 
 def test_general_path_used_for_non_graded_labels():
     labels = jnp.array([[0.0, 1.0, 7.0, -1.0]])
-    assert bool(pairs_sorted._graded(labels, labels >= 0))
+    assert bool(pairs_sorted._integer_keyed(labels, labels >= 0))
     for bad in ([[0.5, 1.0, 2.0, 0.0]], [[8.0, 1.0, 2.0, 0.0]]):
         bad = jnp.array(bad)
-        assert not bool(pairs_sorted._graded(bad, bad >= 0))
+        assert not bool(pairs_sorted._integer_keyed(bad, bad >= 0))

@@ -53,8 +53,28 @@ def main() -> None:
         default=0.0,
         help="as in main.py: evaluate on held-out training queries",
     )
+    parser.add_argument(
+        "--cv-folds",
+        type=int,
+        default=0,
+        help="as in main.py: mean NDCG over K folds of the --train queries "
+        "(the same folds as main.py with --seed 0)",
+    )
     args = parser.parse_args()
     train, test = example.load_data(args, seed=0)
+    if args.cv_folds:
+        folds = [
+            run(
+                train.subset(np.setdiff1d(np.arange(train.num_queries), held)),
+                train.subset(np.sort(held)),
+                seed=0,
+            )
+            for held in example.cv_folds(train.num_queries, args.cv_folds, seed=0)
+        ]
+        keys = [k for k in folds[0] if k.startswith("ndcg")]
+        mean = {k: float(np.mean([f[k] for f in folds])) for k in keys}
+        print(json.dumps(mean | {"cv_folds": args.cv_folds}))
+        return
     results = [run(train, test, int(s)) for s in args.seeds.split(",")]
     for r in results:
         print(json.dumps(r))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import inspect
 import json
 import os
 import sys
@@ -49,6 +51,10 @@ class Config:
     weight_decay: float = 1e-2
     hidden: tuple[int, ...] = (256, 128)
     dropout: float = 0.5
+    input_dropout: float = 0.2
+    ensemble: int = 5
+    lambda_weights: str = "none"
+    temperature: float = 1.0
     seed: int = 0
     eval_batch_size: int = 128
 
@@ -100,6 +106,13 @@ def widen(
 
 def load_data(args: argparse.Namespace, seed: int):
     """(train, test) datasets: LETOR files, or the synthetic dataset."""
+    if args.cv_folds:
+        train = (
+            ltr_data.load_svmlight(args.train)
+            if args.train
+            else ltr_data.make_synthetic(seed=seed)[0]
+        )
+        return train, None
     if (args.train is None) != (args.test is None) and not args.validation_split:
         raise SystemExit(
             "pass both --train and --test (or neither, for synthetic data)"
@@ -129,6 +142,7 @@ class Scorer(nnx.Module):
         num_features: int,
         hidden: Sequence[int],
         dropout: float,
+        input_dropout: float = 0.0,
         *,
         rngs: nnx.Rngs,
     ):
@@ -140,9 +154,13 @@ class Scorer(nnx.Module):
             ]
         )
         self.dropout = nnx.Dropout(dropout)
+        self.input_dropout = nnx.Dropout(input_dropout)
         self.out = nnx.Linear(sizes[-1], 1, rngs=rngs)
 
     def __call__(self, x: jax.Array, dropout_key: jax.Array | None = None) -> jax.Array:
+        if dropout_key is not None and self.input_dropout.rate > 0:
+            key = jax.random.fold_in(dropout_key, len(self.layers))
+            x = self.input_dropout(x, deterministic=False, rngs=key)
         for i, layer in enumerate(self.layers):
             x = jax.nn.gelu(layer(x))
             if dropout_key is not None:
@@ -152,16 +170,25 @@ class Scorer(nnx.Module):
         return self.out(x)[..., 0]
 
 
+LAMBDA_WEIGHTS = {
+    "none": None,
+    # LambdaRank: |change in NDCG| from swapping the two documents of a pair.
+    "ndcg": jaxrank.DCGLambdaWeight(normalize=True),
+    "ndcg10": jaxrank.DCGLambdaWeight(topn=10, normalize=True),
+}
+
+
 def resolve_loss(name: str) -> Callable[..., jax.Array]:
-    """``jaxrank.<name>_loss``, looked up by name so that new losses work unchanged."""
-    known = sorted(
-        n[: -len("_loss")]
-        for n in dir(jaxrank)
-        if n.endswith("_loss") and n != "as_optax_loss"
-    )
-    fn = getattr(jaxrank, f"{name}_loss", None) if name in known else None
+    """A functional jaxrank loss by name (``_loss`` suffix optional), so new losses
+    work unchanged: ``pairwise_hinge``, ``pairwise_mean_squared_error``, ..."""
+    losses = {
+        n.removesuffix("_loss"): getattr(jaxrank, n)
+        for n in jaxrank.__all__
+        if n.islower() and n not in ("as_optax_loss", "data", "metrics")
+    }
+    fn = losses.get(name.removesuffix("_loss"))
     if fn is None:
-        raise SystemExit(f"unknown --loss {name!r}; jaxrank has: {', '.join(known)}")
+        raise SystemExit(f"unknown --loss {name!r}; jaxrank has: {', '.join(losses)}")
     return fn
 
 
@@ -194,6 +221,26 @@ class DataParallel:
         return jax.device_put(tree, self.replicated)
 
 
+def init_ensemble(config: Config, num_features: int):
+    """``config.ensemble`` independently initialised scorers, parameters stacked.
+
+    Returns the shared graph definition and the parameters with a leading member axis;
+    member ``m`` is initialised from seed ``config.seed + 1000 * m``.
+    """
+    states = []
+    for member in range(config.ensemble):
+        model = Scorer(
+            num_features,
+            config.hidden,
+            config.dropout,
+            config.input_dropout,
+            rngs=nnx.Rngs(config.seed + 1000 * member),
+        )
+        graphdef, state = nnx.split(model)
+        states.append(state)
+    return graphdef, jax.tree.map(lambda *xs: jnp.stack(xs), *states)
+
+
 def train(
     config: Config,
     train_set: ltr_data.RankingDataset,
@@ -207,9 +254,15 @@ def train(
     Returns:
       A dict with ``step_losses`` (every step), ``epoch_losses``, ``metrics`` (one dict
       of test NDCG@k per epoch), ``test_scores`` (final scores in the test set's
-      document order) and ``train_seconds``.
+      document order), ``train_seconds`` and ``model``: the graph definition and the
+      trained parameters, stacked over the ensemble's members (leading axis).
     """
     loss_fn = resolve_loss(config.loss)
+    if "temperature" in inspect.signature(loss_fn).parameters:
+        loss_fn = functools.partial(loss_fn, temperature=config.temperature)
+    lambda_weights = LAMBDA_WEIGHTS[config.lambda_weights]
+    if lambda_weights is not None:
+        loss_fn = functools.partial(loss_fn, lambda_weights=lambda_weights)
     parallel = DataParallel()
     # Every batch must split evenly over the devices.
     batch_size = -(-config.batch_size // parallel.size) * parallel.size
@@ -219,13 +272,7 @@ def train(
     train_buckets = ltr_data.bucketize(scaler(train_set))
     test_buckets = ltr_data.bucketize(scaler(test_set))
 
-    model = Scorer(
-        train_set.num_features,
-        config.hidden,
-        config.dropout,
-        rngs=nnx.Rngs(config.seed),
-    )
-    graphdef, params = nnx.split(model)
+    graphdef, params = init_ensemble(config, train_set.num_features)
     steps_per_epoch = sum(-(-b.num_queries // batch_size) for b in train_buckets)
     schedule = optax.cosine_decay_schedule(
         config.learning_rate, config.epochs * steps_per_epoch
@@ -234,22 +281,35 @@ def train(
     params = parallel.replicate(params)
     opt_state = parallel.replicate(optimizer.init(params))
 
-    def objective(params, features, labels, mask, key):
+    def member_loss(params, features, labels, mask, key):
         scores = nnx.merge(graphdef, params)(features, key)
         lists = jnp.sum(jnp.any(mask, axis=-1).astype(jnp.float32))
         # Mean loss per query in the batch (padded, empty lists count for nothing).
         total = loss_fn(scores, labels, where=mask, reduction="sum")
         return total / jnp.maximum(lists, 1.0)
 
+    def objective(params, features, labels, mask, key):
+        # The members share nothing, so the gradient of the sum of their losses is
+        # each member's own gradient, and AdamW (elementwise) updates each as if alone.
+        keys = jax.random.split(key, config.ensemble)
+        losses = jax.vmap(member_loss, in_axes=(0, None, None, None, 0))(
+            params, features, labels, mask, keys
+        )
+        return jnp.sum(losses), jnp.mean(losses)
+
     @jax.jit
     def train_step(params, opt_state, features, labels, mask, key):
-        loss, grads = jax.value_and_grad(objective)(params, features, labels, mask, key)
+        (_, loss), grads = jax.value_and_grad(objective, has_aux=True)(
+            params, features, labels, mask, key
+        )
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
     @jax.jit
     def evaluate(params, features, labels, mask):
-        scores = nnx.merge(graphdef, params)(features)
+        # The ensemble's score is the mean of its members' scores.
+        member_scores = jax.vmap(lambda p: nnx.merge(graphdef, p)(features))(params)
+        scores = jnp.mean(member_scores, axis=0)
         ndcgs = [
             jaxrank.metrics.ndcg(scores, labels, where=mask, k=k, no_relevant_value=1.0)
             for k in CUTOFFS
@@ -309,7 +369,36 @@ def train(
         log(f"epoch {epoch:3d}  loss {history['epoch_losses'][-1]:.4f}  test {shown}")
     history["train_seconds"] = time.perf_counter() - start
     history["test_scores"] = test_scores
+    history["model"] = (graphdef, params)
     return history
+
+
+def cv_folds(num_queries: int, folds: int, seed: int) -> list[np.ndarray]:
+    """Query indices of ``folds`` near-equal folds of a seeded random permutation."""
+    order = np.random.default_rng(seed).permutation(num_queries)
+    return np.array_split(order, folds)
+
+
+def cross_validate(
+    config: Config, dataset: ltr_data.RankingDataset, folds: int
+) -> list[dict[str, float]]:
+    """Final NDCG@1/3/5/10 on each held-out fold of ``dataset``'s queries.
+
+    The fold split depends on ``config.seed``; each fold trains from scratch on the
+    other folds (the standardiser too) and is scored after the last epoch.
+    """
+    results = []
+    for held in cv_folds(dataset.num_queries, folds, config.seed):
+        keep = np.setdiff1d(np.arange(dataset.num_queries), held)
+        history = train(
+            config,
+            dataset.subset(keep),
+            dataset.subset(np.sort(held)),
+            show_progress=False,
+            log=lambda _: None,
+        )
+        results.append(history["metrics"][-1])
+    return results
 
 
 def ndcg_of_scores(
@@ -392,6 +481,39 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--dropout", type=float, default=defaults.dropout)
     parser.add_argument(
+        "--input-dropout",
+        type=float,
+        default=defaults.input_dropout,
+        help="dropout rate on the input features",
+    )
+    parser.add_argument(
+        "--ensemble",
+        type=int,
+        default=defaults.ensemble,
+        help="train this many independently initialised scorers at once (one "
+        "vmapped step) and average their scores (default %(default)s)",
+    )
+    parser.add_argument(
+        "--lambda-weights",
+        choices=sorted(LAMBDA_WEIGHTS),
+        default=defaults.lambda_weights,
+        help="LambdaRank-style pair weights for the pairwise losses "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=defaults.temperature,
+        help="the loss's temperature (default %(default)s)",
+    )
+    parser.add_argument(
+        "--cv-folds",
+        type=int,
+        default=0,
+        help="instead of training once, run K-fold cross-validation over the "
+        "--train queries and report the mean held-out NDCG (for choosing settings)",
+    )
+    parser.add_argument(
         "--validation-split",
         type=float,
         default=0.0,
@@ -429,10 +551,25 @@ def main(argv: Sequence[str] | None = None) -> dict:
         weight_decay=args.weight_decay,
         hidden=tuple(int(h) for h in args.hidden.split(",") if h),
         dropout=args.dropout,
+        input_dropout=args.input_dropout,
+        ensemble=args.ensemble,
+        lambda_weights=args.lambda_weights,
+        temperature=args.temperature,
         seed=args.seed,
     )
     resolve_loss(config.loss)  # fail fast on a bad name
     train_set, test_set = load_data(args, args.seed)
+    if args.cv_folds:
+        start = time.perf_counter()
+        folds = cross_validate(config, train_set, args.cv_folds)
+        result = {k: float(np.mean([f[k] for f in folds])) for k in folds[0]} | {
+            "cv_folds": args.cv_folds,
+            "fold_ndcg@10": [round(f["ndcg@10"], 4) for f in folds],
+            "config": dataclasses.asdict(config),
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        print(json.dumps(result))
+        return result
     print(
         f"train: {train_set.num_queries} queries, {train_set.num_docs} docs, "
         f"{train_set.num_features} features; test: {test_set.num_queries} queries, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -12,6 +13,7 @@ import sys
 import jax
 import numpy as np
 import pytest
+from flax import nnx
 
 from jaxrank import data
 
@@ -43,7 +45,12 @@ def numpy_ndcg(scores, labels, offsets, k):
 def test_training_lowers_loss_and_beats_random_ranking():
     train, test = data.make_synthetic((80, 40), **TINY)
     config = example.Config(
-        epochs=4, batch_size=8, hidden=(32,), learning_rate=3e-3, seed=0
+        epochs=4,
+        batch_size=8,
+        hidden=(32,),
+        learning_rate=3e-3,
+        input_dropout=0.0,
+        seed=0,
     )
     history = example.train(
         config, train, test, show_progress=False, log=lambda _: None
@@ -68,6 +75,43 @@ def test_training_lowers_loss_and_beats_random_ranking():
     trained = history["metrics"][-1]["ndcg@10"]
     assert trained > random_ndcg + 0.05, (trained, random_ndcg)
     assert trained > history["metrics"][0]["ndcg@10"] - 0.02
+
+
+def test_ensemble_members_train_independently_and_average():
+    train, test = data.make_synthetic((40, 12), **TINY)
+    config = example.Config(
+        epochs=2, batch_size=8, hidden=(16,), dropout=0.0, ensemble=2, seed=3
+    )
+    quiet = dict(show_progress=False, log=lambda _: None)
+    pair = example.train(config, train, test, **quiet)
+    alone = example.train(dataclasses.replace(config, ensemble=1), train, test, **quiet)
+    # Member 0 of the pair (same seed, batches and initialisation) is the lone model.
+    (_, pair_params), (_, alone_params) = pair["model"], alone["model"]
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a[0], b[0], rtol=1e-4, atol=1e-5),
+        pair_params,
+        alone_params,
+    )
+    # The ensemble scores the test set with the mean of its members' scores.
+    graphdef, params = pair["model"]
+    scaler = example.Standardizer.fit(train.features)
+    features = np.asarray(scaler(test).features)
+    members = [
+        np.asarray(
+            nnx.merge(graphdef, jax.tree.map(lambda x, m=m: x[m], params))(features)
+        )
+        for m in range(2)
+    ]
+    assert not np.allclose(members[0], members[1])
+    np.testing.assert_allclose(
+        pair["test_scores"], np.mean(members, axis=0), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_cross_validation_folds_partition_the_queries():
+    folds = example.cv_folds(23, 5, seed=1)
+    assert len(folds) == 5 and {len(f) for f in folds} == {4, 5}
+    np.testing.assert_array_equal(np.sort(np.concatenate(folds)), np.arange(23))
 
 
 def write_letor(path, dataset):

@@ -24,29 +24,35 @@ score order; ``p`` comes from a vectorised binary search that evaluates the *sam
 expression* as the dense path (never a precomputed threshold ``s_i - T``, which
 disagrees on rare boundary pairs). What remains are "how many / what sum of the items in
 ``[p_i, n)`` have a smaller label key" queries, answered for all ``i`` at once by a
-radix-:math:`2^b` wavelet matrix over integer label keys: each level is one
-lane-parallel ``lax.scan`` building suffix tables of counts and sums per digit, a few
-gathers, and a stable partition by digit for the next level.
+binary wavelet matrix over integer label keys, one key bit per level, top bit first
+(a ``lax.fori_loop`` whose trip count, the number of key bits, is a run-time value).
+Each level is two lane-parallel ``lax.scan`` passes that build 1-D exclusive prefix
+tables of "bit is 0" counts and compensated score sums, three gathers per query range
+end, and a stable partition by the bit (a scatter) for the next level.
 
-* **Graded labels** (every valid label an integer in ``[0, 8)``, detected at run time
-  with ``lax.cond``; both branches are compiled, one runs) use the labels as keys: one
-  level, no second sort, no partition, and each query is a direct suffix sum.
-* **Arbitrary real labels** are replaced by their dense rank (a second sort) and take
-  :math:`\\lceil \\log_8 n \\rceil` levels.
+* **Integer labels** (every valid label an integer in ``[0, max(n, 8))``, detected at
+  run time) are the keys themselves: ``ceil(log2(max label + 1))`` levels, no second
+  sort (1 level for binary labels, 3 for grades 0..7).
+* **Other real labels** are replaced by the number of valid labels below them (one
+  more sort and a ``searchsorted``) and take up to :math:`\\lceil \\log_2 n \\rceil`
+  levels. Both key builders sit in one ``lax.cond``; the rest is shared, so the
+  kernel is compiled once per shape.
 
+Invalid items get the largest key of the list, so they are never a smaller partner.
 The backward pass reuses the saved permutation: the items for which ``k`` is the lower
 partner form a prefix ``[0, e_k)`` of the score order (``e`` from a histogram of ``p``),
-which, read backwards with complemented keys, is the same suffix query. Residuals are
-five ``(n,)`` arrays (permutation, ``p``, counts, sorted keys, sorted validity).
+which, read backwards with complemented keys, is the same suffix query over the
+cotangents. Residuals are five ``(n,)`` arrays (permutation, ``p``, counts, sorted keys,
+sorted validity) and the number of levels.
 
 **Precision.** Counts are exact integers (``int32``; the float conversion is exact up to
 :math:`2^{24}` items per list). In float32 each lane of the scan sums sequentially with
 TwoSum compensation and lanes are joined by compensated ("double-float") offsets;
 :math:`C_i s_i` and :math:`C_i T` are split into exact partial products, so the
 numerator :math:`C_i T + S_i - C_i s_i` is formed without cancellation and rounded
-once. At :math:`n = 2^{20}` the per-item losses are within 6e-8 relative (one float32
-rounding) and the gradient within 3e-8 of its maximum, against a float64
-evaluation (``python -m jaxrank.benchmark --precision``). float64 inputs (with x64
+once. Measure the error at :math:`n = 2^{20}` against a float64 evaluation with
+``python -m jaxrank.benchmark --precision``; the tests check 1e-6 at :math:`2^{16}`
+against a float64 Fenwick-tree reference. float64 inputs (with x64
 enabled) use plain float64 sums.
 
 **Conventions.** As the dense path: equal labels form no pair, equal scores are an
@@ -67,11 +73,6 @@ import math
 import jax
 import jax.numpy as jnp
 from jax import lax
-
-# Graded labels 0..7: one wavelet level of 3-bit digits; dense ranks: 3-bit digits too.
-_GRADED_BITS = 3
-_GRADED_PLAN = (_GRADED_BITS, 1)
-_GENERAL_BITS = 3
 
 # Crossover of the static dispatch (see prefers_sorted_path).
 _MIN_SINGLE_LIST = 128
@@ -173,216 +174,158 @@ def _first_active(sorted_scores, temperature):
     return lo
 
 
-# --- suffix tables: one lane-parallel scan per wavelet level ------------------------
+# --- prefix tables and the binary wavelet matrix -------------------------------------
 
 
 def _lane_shape(size):
-    """``(steps, lanes)`` with ``steps * lanes >= size``: lanes run in parallel."""
-    lanes = 1 << max(0, (size.bit_length() + 1) // 2)
-    lanes = min(lanes, 4096)
-    steps = -(-size // lanes)
+    """``(steps, lanes)`` with ``steps * lanes >= size`` and ``steps`` a power of 2
+    (so positions split into lane and step by shifts): lanes run in parallel."""
+    steps = 1 << max(0, (size.bit_length() - 1) // 2 - 2)
+    lanes = -(-size // steps)
     return steps, lanes
 
 
-class _SuffixTables:
-    """Suffix sums ``T[x, c] = sum_{x' >= x} w[x'] [d[x'] <= c]``, ``x`` in ``[0, n]``.
+def _take(x, idx):
+    return x.at[idx].get(mode="promise_in_bounds")
 
-    Built from the reversed sequence with one ``lax.scan`` over ``steps`` whose carry
-    holds ``lanes`` independent running sums (each lane a contiguous chunk), then
-    joined by per-lane offsets. Floating weights are summed with TwoSum compensation
-    when ``compensated``; integer weights exactly.
-    """
 
-    def __init__(self, digits, weights, radix, compensated):
-        n = digits.shape[-1]
-        self.radix = radix
+class _Layout:
+    """Positions ``y`` in ``[0, steps * lanes)`` laid out as ``(steps, lanes)`` with
+    lane ``y // steps`` and step ``y % steps``: each lane is a contiguous chunk, and a
+    ``lax.scan`` over steps keeps one running sum per lane. Position 0 is a leading
+    zero, so an inclusive sum at ``y`` is the exclusive sum over items ``[0, y)``."""
+
+    def __init__(self, n):
         self.n = n
         self.steps, self.lanes = _lane_shape(n + 1)
-        pad = self.steps * self.lanes - n
+        self.pad = self.steps * self.lanes - n - 1
 
-        def lanes_of(x):
-            x = jnp.concatenate([x[::-1], jnp.zeros((pad,), x.dtype)])
-            return x.reshape(self.lanes, self.steps).T
-
-        cols = jnp.arange(radix, dtype=jnp.int32)
-        floating = [jnp.issubdtype(w.dtype, jnp.floating) for w in weights]
-        comp = [f and compensated for f in floating]
-
-        def zeros(w):
-            return jnp.zeros((self.lanes, radix), w.dtype)
-
-        init = tuple(
-            (zeros(w), zeros(w)) if c else zeros(w)
-            for w, c in zip(weights, comp, strict=True)
+    def rows(self, x):
+        x = jnp.concatenate(
+            [jnp.zeros((1,), x.dtype), x, jnp.zeros((self.pad,), x.dtype)]
         )
+        return x.reshape(self.lanes, self.steps).T
 
-        def step(carry, xs):
-            d, *ws = xs
-            below = d[:, None] <= cols[None, :]
-            new = []
-            for acc, w, c in zip(carry, ws, comp, strict=True):
-                add = jnp.where(below, w[:, None], jnp.zeros((), w.dtype))
-                if c:
-                    hi, err = _two_sum(acc[0], add)
-                    new.append((hi, acc[1] + err))
-                else:
-                    new.append(acc + add)
-            return tuple(new), carry
+    def flat_index(self, y):
+        shift = self.steps.bit_length() - 1
+        return (y & (self.steps - 1)) * self.lanes + (y >> shift)
 
-        final, self.rows = lax.scan(
-            step, init, (lanes_of(digits), *(lanes_of(w) for w in weights))
-        )
-        self.offsets = [
-            self._lane_offsets(f, c) for f, c in zip(final, comp, strict=True)
-        ]
-        self.comp = comp
-        self.floating = floating
+    def positions(self):
+        step = lax.broadcasted_iota(jnp.int32, (self.steps, self.lanes), 0)
+        lane = lax.broadcasted_iota(jnp.int32, (self.steps, self.lanes), 1)
+        return lane * self.steps + step
 
-    @staticmethod
-    def _lane_offsets(total, compensated):
-        """Exclusive prefix over lanes of the lanes' totals."""
+
+def _prefix_rows(layout, zero_rows, value_rows, compensated):
+    """Exclusive prefix sums of ``[zero]`` (int32) and ``values[zero]`` (double-float)
+    at every position, in ``layout``'s rows.
+
+    Two passes of lane-parallel scans: lane totals, then running sums started from
+    each lane's (compensated) offset, so the tables come out of a scan finished and
+    are read with gathers (nothing of size ``n`` is transposed or recomputed).
+    """
+    dtype = value_rows.dtype
+    added = jnp.where(zero_rows, value_rows, jnp.zeros((), dtype))
+    ones = zero_rows.astype(jnp.int32)
+
+    def add(acc, x):
         if not compensated:
-            return jnp.cumsum(total, axis=0) - total
+            return acc[0] + x, acc[1]
+        hi, err = _two_sum(acc[0], x)
+        return hi, acc[1] + err
 
-        def combine(x, y):
-            return _df_add(x, y)
+    lanes = layout.lanes
+    zeros = jnp.zeros((lanes,), dtype)
+    (hi_tot, lo_tot), _ = lax.scan(
+        lambda acc, x: (add(acc, x), None), (zeros, zeros), added
+    )
+    c_tot = jnp.sum(ones, axis=0, dtype=jnp.int32)
+    c_off = jnp.cumsum(c_tot) - c_tot
+    if compensated:
+        hi_inc, lo_inc = lax.associative_scan(_df_add, (hi_tot, lo_tot))
+        off = _df_add((hi_inc, lo_inc), (-hi_tot, -lo_tot))
+    else:
+        off = (jnp.cumsum(hi_tot) - hi_tot, zeros)
 
-        hi, lo = lax.associative_scan(combine, total, axis=0)
-        zero = jnp.zeros_like(hi[:1])
-        return (
-            jnp.concatenate([zero, hi[:-1]], axis=0),
-            jnp.concatenate([zero, lo[:-1]], axis=0),
-        )
+    def step(carry, xs):
+        c, acc = carry
+        z, x = xs
+        c, acc = c + z, add(acc, x)
+        return (c, acc), (c, acc)
 
-    def get(self, which, x, col):
-        """``T[x, col]`` for the ``which``-th weight; ``col`` may be -1 (gives 0).
-
-        Floating weights come back as a double-float ``(hi, lo)``.
-        """
-        y = self.n - x
-        step, lane = y % self.steps, y // self.steps
-        c = jnp.maximum(col, 0)
-        flat_rows = (step * self.lanes + lane) * self.radix + c
-        flat_off = lane * self.radix + c
-
-        def take(a, idx):
-            return a.reshape(-1).at[idx].get(mode="promise_in_bounds")
-
-        rows, off = self.rows[which], self.offsets[which]
-        if self.comp[which]:
-            value = _df_add(
-                (take(rows[0], flat_rows), take(rows[1], flat_rows)),
-                (take(off[0], flat_off), take(off[1], flat_off)),
-            )
-            zero = jnp.zeros_like(value[0])
-            return tuple(jnp.where(col >= 0, v, zero) for v in value)
-        value = take(rows, flat_rows) + take(off, flat_off)
-        value = jnp.where(col >= 0, value, jnp.zeros_like(value))
-        if self.floating[which]:  # float64: a double-float with a zero low part
-            return value, jnp.zeros_like(value)
-        return value
+    _, (count, total) = lax.scan(step, (c_off, off), (ones, added))
+    return count, total, jnp.sum(c_tot, dtype=jnp.int32)
 
 
-def _level(state, level, query_keys, bits, compensated, partition):
-    """One wavelet level: add this digit's "smaller" range sums, then (if
-    ``partition``) move the sequence and the query ranges to the next level."""
-    keys, counted, values, lo_pos, hi_pos, total_count, total_sum = state
-    mask = (1 << bits) - 1
-    digits = (keys >> (level * bits)) & mask
-    q = (query_keys >> (level * bits)) & mask
-    counting = counted is not None
-    weights = [values] + ([counted] if counting else [])
-    if partition:
-        weights.append(jnp.ones_like(keys))
-    tables = _SuffixTables(digits, weights, 1 << bits, compensated)
+def _suffix_smaller(keys, values, lower, levels, compensated):
+    """For every query ``k``: over positions ``j >= lower[k]`` with ``keys[j] <
+    keys[k]``, the number of items and the sum of ``values`` as a double-float.
 
-    # Sums over [lo, hi); at the top level hi = n, where the suffix tables are 0.
-    at_lo, at_hi = tables.get(0, lo_pos, q - 1), tables.get(0, hi_pos, q - 1)
-    total_sum = _df_add(total_sum, _df_add(at_lo, (-at_hi[0], -at_hi[1])))
-    if counting:
-        total_count = (
-            total_count + tables.get(1, lo_pos, q - 1) - tables.get(1, hi_pos, q - 1)
-        )
-    if partition:
-        # Stable partition by digit: digit d's block starts after every smaller digit,
-        # and an item keeps its order within its block; query ranges follow their digit.
-        every = len(weights) - 1
-        zeros = jnp.zeros_like(keys)
-
-        def block_position(pos, d):
-            smaller = tables.get(every, zeros, d - 1)
-            in_block = tables.get(every, zeros, d) - smaller
-            from_pos = tables.get(every, pos, d) - tables.get(every, pos, d - 1)
-            return smaller + in_block - from_pos
-
-        lo_pos, hi_pos = block_position(lo_pos, q), block_position(hi_pos, q)
-        dest = block_position(jnp.arange(keys.shape[-1], dtype=jnp.int32), digits)
-
-        def move(x):
-            return jnp.zeros_like(x).at[dest].set(x, unique_indices=True)
-
-        keys, values = move(keys), move(values)
-        counted = move(counted) if counting else None
-    return keys, counted, values, lo_pos, hi_pos, total_count, total_sum
-
-
-def _suffix_smaller(
-    keys, counted, values, lower, query_keys, bits, levels, compensated
-):
-    """Range "smaller key" queries by a radix wavelet matrix, top digit first.
-
-    For every query ``k``: over positions ``j >= lower[k]`` with ``keys[j] <
-    query_keys[k]``, the number of ``counted`` items (if given; else 0) and the sum of
-    ``values`` as a double-float ``(hi, lo)``.
+    A binary wavelet matrix over ``keys`` (non-negative, below ``2**levels``), top bit
+    first, all queries in lock-step: at each level the items split stably by the bit
+    (zeros first); a query whose bit is 1 adds the zeros of its current range, and its
+    range follows its own bit into the next level. ``levels`` may be traced.
     """
     n = keys.shape[-1]
     dtype = values.dtype
+    layout = _Layout(n)
+    where_y = layout.positions()
+    # Items sit at positions 1..n; the leading and trailing pads are dropped on moves.
+    dummy = (where_y == 0) | (where_y > n)
+    item = jnp.where(dummy, 0, where_y - 1)
+
+    def level(i, state):
+        key_rows, value_rows, lo, hi, count, total = state
+        shift = levels - 1 - i
+        zero_rows = (((key_rows >> shift) & 1) == 0) & ~dummy
+        q_one = ((keys >> shift) & 1) == 1
+        c_rows, s_rows, n_zero = _prefix_rows(
+            layout, zero_rows, value_rows, compensated
+        )
+        c_flat = c_rows.reshape(-1)
+        s_flat = tuple(s.reshape(-1) for s in s_rows)
+        f_lo, f_hi = layout.flat_index(lo), layout.flat_index(hi)
+        z_lo, z_hi = _take(c_flat, f_lo), _take(c_flat, f_hi)
+        s_lo = tuple(_take(s, f_lo) for s in s_flat)
+        s_hi = tuple(_take(s, f_hi) for s in s_flat)
+        in_range = _df_add(s_hi, (-s_lo[0], -s_lo[1]))
+        none = jnp.zeros((), dtype)
+        count = count + jnp.where(q_one, z_hi - z_lo, 0)
+        total = _df_add(total, tuple(jnp.where(q_one, part, none) for part in in_range))
+        lo = jnp.where(q_one, n_zero + lo - z_lo, z_lo)
+        hi = jnp.where(q_one, n_zero + hi - z_hi, z_hi)
+        # Item j sits at position j + 1, whose inclusive count is #zeros in [0, j].
+        before = c_rows - zero_rows.astype(jnp.int32)
+        dest = jnp.where(zero_rows, before, n_zero + item - before)
+        dest = jnp.where(dummy, n + where_y, dest).reshape(-1)
+
+        def move(x):
+            new = (
+                jnp.zeros((n,), x.dtype)
+                .at[dest]
+                .set(x.reshape(-1), mode="drop", unique_indices=True)
+            )
+            return layout.rows(new)
+
+        return move(key_rows), move(value_rows), lo, hi, count, total
+
+    zeros = jnp.zeros((n,), dtype)
     state = (
-        keys,
-        counted,
-        values,
+        layout.rows(keys),
+        layout.rows(values),
         lower,
         jnp.full((n,), n, jnp.int32),
         jnp.zeros((n,), jnp.int32),
-        (jnp.zeros((n,), dtype), jnp.zeros((n,), dtype)),
+        (zeros, zeros),
     )
-    level = functools.partial(
-        _level, query_keys=query_keys, bits=bits, compensated=compensated
-    )
-    if levels > 1:
-        # One traced body for every partitioning level keeps compile time flat in n.
-        def step(state, lvl):
-            return level(state, lvl, partition=True), None
-
-        state, _ = lax.scan(step, state, jnp.arange(levels - 1, 0, -1, dtype=jnp.int32))
-    state = level(state, 0, partition=False)
-    return state[5], state[6]
+    state = lax.fori_loop(0, levels, level, state)
+    return state[4], state[5]
 
 
 # --- the kernel -----------------------------------------------------------------------
 
 
-def _dense_rank(labels):
-    """Dense rank of ``labels`` (equal labels share a rank; ranks start at 0)."""
-    n = labels.shape[-1]
-    ordered, where_from = lax.sort((labels, jnp.arange(n, dtype=jnp.int32)), num_keys=1)
-    starts = jnp.concatenate(
-        [jnp.zeros((1,), jnp.int32), (ordered[1:] != ordered[:-1]).astype(jnp.int32)]
-    )
-    return (
-        jnp.zeros((n,), jnp.int32)
-        .at[where_from]
-        .set(jnp.cumsum(starts), unique_indices=True)
-    )
-
-
-def _general_plan(n):
-    """``(bits per digit, levels)`` for dense label ranks in ``[0, n)``."""
-    key_bits = max(1, (n - 1).bit_length())
-    return _GENERAL_BITS, -(-key_bits // _GENERAL_BITS)
-
-
-def _forward_list(scores, keys, valid, temperature, plan):
+def _forward_list(scores, keys, valid, levels, temperature):
     """Per-item losses of one list, plus the residuals for the backward pass."""
     n = scores.shape[-1]
     dtype = scores.dtype
@@ -394,15 +337,7 @@ def _forward_list(scores, keys, valid, temperature, plan):
     sorted_keys = keys[order]
     sorted_valid = valid[order]
     values = jnp.where(sorted_valid, sorted_scores, jnp.zeros((), dtype))
-    count, total = _suffix_smaller(
-        sorted_keys,
-        sorted_valid.astype(jnp.int32),
-        values,
-        first,
-        sorted_keys,
-        *plan,
-        compensated,
-    )
+    count, total = _suffix_smaller(sorted_keys, values, first, levels, compensated)
     t = jnp.asarray(temperature, dtype)
     numerator = _df_add(
         _count_times(count, jnp.broadcast_to(t, (n,)), compensated), total
@@ -416,22 +351,19 @@ def _forward_list(scores, keys, valid, temperature, plan):
     return unsorted, (order, first, count, sorted_keys, sorted_valid)
 
 
-def _backward_list(residuals, cotangent, temperature, plan):
+def _backward_list(residuals, cotangent, levels, temperature):
     order, first, count, sorted_keys, sorted_valid = residuals
     n = order.shape[-1]
     dtype = cotangent.dtype
     compensated = dtype != jnp.float64
     g = jnp.where(sorted_valid, cotangent[order], jnp.zeros((), dtype))
     # e[x]: the items k with first[k] <= x, i.e. those for which x is a lower partner.
-    ends = jnp.cumsum(jnp.zeros((n + 1,), jnp.int32).at[first].add(1))[:n]
+    hist = jnp.zeros((n + 1,), jnp.int32).at[first].add(1)
+    ends = lax.associative_scan(jnp.add, hist)[:n]
     # Read backwards with complemented keys, "k < e[x], key_k > key_x" is a suffix
-    # query.
-    bits, levels = plan
-    top = (1 << (levels * bits)) - 1
-    flipped = (top - sorted_keys)[::-1]
-    _, total = _suffix_smaller(
-        flipped, None, g[::-1], (n - ends)[::-1], flipped, bits, levels, compensated
-    )
+    # query "smaller key" (invalid items have g = 0, so their keys do not matter).
+    flipped = ((1 << levels) - 1 - sorted_keys)[::-1]
+    _, total = _suffix_smaller(flipped, g[::-1], (n - ends)[::-1], levels, compensated)
     g_c = _count_times(count, g, compensated)
     grad = _df_add((total[0][::-1], total[1][::-1]), (-g_c[0], -g_c[1]))
     t = jnp.asarray(temperature, dtype)
@@ -439,18 +371,36 @@ def _backward_list(residuals, cotangent, temperature, plan):
     return jnp.zeros((n,), dtype).at[order].set(grad, unique_indices=True)
 
 
-def _graded(labels, valid):
-    """True when every valid label is an integer in ``[0, 8)``."""
-    ok = (labels == jnp.floor(labels)) & (labels < (1 << _GRADED_BITS))
+def _integer_keyed(labels, valid):
+    """True when every valid label is an integer in ``[0, max(n, 8))``: the labels
+    themselves are then the wavelet keys (no label sort)."""
+    limit = max(labels.shape[-1], 8)
+    ok = (labels == jnp.floor(labels)) & (labels < limit)
     return jnp.all(ok | ~valid)
 
 
-def _keys_graded(labels, valid):
-    return jnp.where(valid, labels, jnp.zeros((), labels.dtype)).astype(jnp.int32)
+def _rank_keys(labels, valid):
+    """Per list, the number of valid labels strictly below each label."""
+    inf = jnp.asarray(jnp.inf, labels.dtype)
+    masked = jnp.where(valid, labels, inf)
+    ordered = lax.sort(masked, dimension=masked.ndim - 1)
+    return jax.vmap(jnp.searchsorted)(ordered, masked).astype(jnp.int32)
 
 
-def _keys_ranked(labels, valid):
-    return jax.vmap(_dense_rank)(jnp.where(valid, labels, jnp.zeros((), labels.dtype)))
+def _keys(labels, valid):
+    """Integer keys ordered as the valid labels, invalid items at the top key, and the
+    number of bits they need (a traced scalar)."""
+    keys = lax.cond(
+        _integer_keyed(labels, valid),
+        lambda y, v: jnp.where(v, y, jnp.zeros((), y.dtype)).astype(jnp.int32),
+        _rank_keys,
+        labels,
+        valid,
+    )
+    keys = jnp.where(valid, keys, 0)
+    levels = 32 - lax.clz(jnp.max(keys, initial=0))
+    top = (1 << levels) - 1
+    return jnp.where(valid, keys, top), levels
 
 
 def _as_lists(x):
@@ -459,26 +409,11 @@ def _as_lists(x):
 
 def _forward(scores, labels, valid, temperature):
     shape = scores.shape
-    s, y, v = _as_lists(scores), _as_lists(labels), _as_lists(valid)
-
-    def branch(keys_fn, plan):
-        def run(s, y, v):
-            keys = keys_fn(y, v)
-            fwd = functools.partial(_forward_list, temperature=temperature, plan=plan)
-            losses, res = jax.vmap(fwd)(s, keys, v)
-            return losses, res
-
-        return run
-
-    losses, res = lax.cond(
-        _graded(y, v),
-        branch(_keys_graded, _GRADED_PLAN),
-        branch(_keys_ranked, _general_plan(shape[-1])),
-        s,
-        y,
-        v,
-    )
-    return losses.reshape(shape), res
+    s, v = _as_lists(scores), _as_lists(valid)
+    keys, levels = _keys(_as_lists(labels), v)
+    fwd = functools.partial(_forward_list, temperature=temperature)
+    losses, res = jax.vmap(fwd, in_axes=(0, 0, 0, None))(s, keys, v, levels)
+    return losses.reshape(shape), (res, levels)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
@@ -512,29 +447,16 @@ def hinge_item_losses_sorted(scores, labels, valid, temperature):
 def _sorted_fwd(scores, labels, valid, temperature):
     if scores.shape[-1] < 2:
         return jnp.zeros_like(scores), None
-    losses, res = _forward(scores, labels, valid, temperature)
-    graded = _graded(_as_lists(labels), _as_lists(valid))
-    return losses, (res, graded)
+    return _forward(scores, labels, valid, temperature)
 
 
 def _sorted_bwd(temperature, residuals, cotangent):
     if residuals is None:
         return jnp.zeros_like(cotangent), None, None
-    res, graded = residuals
-    shape = cotangent.shape
-
-    def branch(plan):
-        bwd = functools.partial(_backward_list, temperature=temperature, plan=plan)
-        return lambda res, g: jax.vmap(bwd)(res, g)
-
-    grad = lax.cond(
-        graded,
-        branch(_GRADED_PLAN),
-        branch(_general_plan(shape[-1])),
-        res,
-        _as_lists(cotangent),
-    )
-    return grad.reshape(shape), None, None
+    res, levels = residuals
+    bwd = functools.partial(_backward_list, temperature=temperature)
+    grad = jax.vmap(bwd, in_axes=(0, 0, None))(res, _as_lists(cotangent), levels)
+    return grad.reshape(cotangent.shape), None, None
 
 
 hinge_item_losses_sorted.defvjp(_sorted_fwd, _sorted_bwd)

@@ -61,8 +61,9 @@ fewer than 2 items give zeros. Valid scores must be finite (the public loss repl
 list with a non-finite valid score by NaN after the kernel; a NaN here would only
 misplace items in the sort, never hang or crash).
 
-**Crossover.** ``method="auto"`` takes this path for one list of ``n >= 128`` and
-for batches of lists of ``n >= 256`` (measured; see :func:`prefers_sorted_path`).
+**Crossover.** ``method="auto"`` takes this path for lists of ``n >= 512``, and for
+lists of ``n >= 256`` when the batch holds more than :math:`2^{21}` pairs (measured;
+see :func:`prefers_sorted_path`).
 """
 
 from __future__ import annotations
@@ -75,8 +76,9 @@ import jax.numpy as jnp
 from jax import lax
 
 # Crossover of the static dispatch (see prefers_sorted_path).
-_MIN_SINGLE_LIST = 128
-_MIN_BATCHED_LIST = 256
+_MIN_LIST = 512
+_MIN_LIST_LARGE_BATCH = 256
+_LARGE_BATCH_PAIRS = 2**21
 
 
 def prefers_sorted_path(shape) -> bool:
@@ -84,12 +86,13 @@ def prefers_sorted_path(shape) -> bool:
 
     The dense path costs :math:`O(n^2)` per list, the sorted one :math:`O(n \\log n)`
     with a larger constant and a fixed overhead per call. Measured with
-    ``jit(value_and_grad)`` of the mean loss on a shared 2-core CPU (noisy; ms, dense /
-    sorted): one list of 64: 0.11 / 0.09, 256: 0.17 / 0.13, 1024: 2.7 / 0.26, 4096:
-    68 / 0.9; batches (256, 32): 0.45 / 1.1, (64, 128): 0.78 / 1.3, (16, 256): 3.6 /
-    0.8, (16, 1024): 65 / 3.8. So a single list switches at ``n >= 128`` and a batch
-    of lists at ``n >= 256``. Both paths give the same numbers; this only picks the
-    faster (and the sorted path also avoids the dense one's :math:`O(n^2)` memory).
+    ``jit(value_and_grad)`` of the public loss on a quiet 2-core CPU (median ms,
+    dense / sorted): one list of 64: 0.08 / 0.14, 256: 0.11 / 0.21, 1024: 0.64 /
+    0.30; batches (256, 32): 0.29 / 1.71, (64, 128): 0.52 / 1.76, (16, 256): 0.45 /
+    0.94, (64, 256): 9.8 / 3.7, (16, 1024): 35.7 / 3.8. Past about :math:`2^{21}`
+    pairs the dense pair tensors fall out of cache and its cost jumps. Both paths
+    give the same numbers; this only picks the faster (and the sorted path also
+    avoids the dense one's :math:`O(n^2)` memory).
 
     Args:
       shape: the static shape ``(..., n)`` of the scores.
@@ -101,7 +104,9 @@ def prefers_sorted_path(shape) -> bool:
         return False
     n = shape[-1]
     lists = math.prod(shape[:-1])
-    return n >= (_MIN_SINGLE_LIST if lists <= 1 else _MIN_BATCHED_LIST)
+    return n >= _MIN_LIST or (
+        n >= _MIN_LIST_LARGE_BATCH and lists * n * n > _LARGE_BATCH_PAIRS
+    )
 
 
 # --- compensated arithmetic ----------------------------------------------------------

@@ -73,13 +73,6 @@ _jit_value_and_grads = jax.jit(
 _jit_kernel_check = jax.jit(_kernel_check, static_argnames=("temperature", "method"))
 
 
-def _call(fn, *args, method, **kwargs):
-    try:
-        return fn(*args, method=method, **kwargs)
-    except NotImplementedError as err:
-        pytest.skip(f"method={method!r} not implemented yet: {err}")
-
-
 def hinge(
     scores,
     labels,
@@ -94,15 +87,13 @@ def hinge(
     """The loss (jitted unless ``jit=False``)."""
     fn = _jit_loss if jit else _loss
     args = (scores, labels, where, weights, temperature, reduction)
-    return _call(fn, *args, method=method)
+    return fn(*args, method=method)
 
 
 def all_values(scores, labels, *, where=None, weights=None, temperature=1.0):
     """``{reduction: value}`` for every reduction, in one compile (dense path)."""
     args = (scores, labels, where, weights, temperature)
-    return dict(
-        zip(REDUCTIONS, _call(_jit_all_values, *args, method="dense"), strict=True)
-    )
+    return dict(zip(REDUCTIONS, _jit_all_values(*args, method="dense"), strict=True))
 
 
 def value_and_grads(
@@ -118,13 +109,13 @@ def value_and_grads(
     """``(value, (d/d scores, d/d weights))``, jitted; the weights' part is None when
     no weights are given."""
     args = (scores, labels, where, weights, temperature, reduction)
-    return _call(_jit_value_and_grads, *args, method=method)
+    return _jit_value_and_grads(*args, method=method)
 
 
 def kernel_check(scores, labels, where, cotangent, temperature, method):
     """Per-item losses (``reduction="none"``) and their VJP with ``cotangent``."""
     args = (scores, labels, where, cotangent, temperature)
-    return _call(_jit_kernel_check, *args, method=method)
+    return _jit_kernel_check(*args, method=method)
 
 
 def assert_kernel_matches_reference(scores, labels, where, temperature, method, rng):

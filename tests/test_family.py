@@ -525,3 +525,7 @@ def test_hinge_sorted_path_refuses_lambda_weights():
             method="sorted",
             lambda_weights=jaxrank.LabelDiffLambdaWeight(),
         )
+    with pytest.raises(ValueError, match="lambda_weights"):
+        jaxrank.PairwiseHingeLoss(
+            method="sorted", lambda_weights=jaxrank.LabelDiffLambdaWeight()
+        )

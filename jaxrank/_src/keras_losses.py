@@ -24,7 +24,7 @@ from jaxrank._src import pairs_blocked
 from jaxrank._src.checks import check_reduction, check_temperature
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.listwise_losses import list_mle_loss
-from jaxrank._src.losses import HINGE_METHODS, pairwise_hinge_loss
+from jaxrank._src.losses import check_hinge_method, pairwise_hinge_loss
 from jaxrank._src.pairwise_losses import (
     pairwise_logistic_loss,
     pairwise_mean_squared_error,
@@ -199,17 +199,14 @@ class PairwiseHingeLoss(RankingLoss):
         method: str = "auto",
         lambda_weights: LambdaWeight | None = None,
     ) -> None:
-        if method not in HINGE_METHODS:
-            raise ValueError(
-                f"`method` must be one of {HINGE_METHODS}; received {method!r}."
-            )
+        lambda_weights = pairs_blocked.check_lambda_weights(lambda_weights)
         super().__init__(
             reduction,
             name,
             dtype,
             temperature=check_temperature(temperature),
-            method=method,
-            lambda_weights=pairs_blocked.check_lambda_weights(lambda_weights),
+            method=check_hinge_method(method, lambda_weights),
+            lambda_weights=lambda_weights,
         )
 
 

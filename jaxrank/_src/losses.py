@@ -34,11 +34,21 @@ from jaxrank._src.reductions import reduce_losses
 HINGE_METHODS = ("auto", "dense", "sorted")
 
 
-def _hinge_kernel(method: str, shape: tuple[int, ...]):
+def check_hinge_method(method: str, lambda_weights: LambdaWeight | None) -> str:
+    """Returns ``method`` after checking it names a hinge algorithm that can run."""
     if method not in HINGE_METHODS:
         raise ValueError(
             f"`method` must be one of {HINGE_METHODS}; received {method!r}."
         )
+    if lambda_weights is not None and method == "sorted":
+        raise ValueError(
+            '`method` must be "auto" or "dense" when `lambda_weights` are given (the '
+            "sorted path has no per-pair weights); received 'sorted'."
+        )
+    return method
+
+
+def _hinge_kernel(method: str, shape: tuple[int, ...]):
     if method == "sorted" or (
         method == "auto" and pairs_sorted.prefers_sorted_path(shape)
     ):
@@ -126,8 +136,10 @@ def pairwise_hinge_loss(
     """
     temperature = check_temperature(temperature)
     reduction = check_reduction(reduction)
+    lambda_weights = pairs_blocked.check_lambda_weights(lambda_weights)
+    method = check_hinge_method(method, lambda_weights)
     inputs = prepare_inputs(scores, labels, where=where, weights=weights)
-    if pairs_blocked.check_lambda_weights(lambda_weights) is not None:
+    if lambda_weights is not None:
         item_losses = _lambda_hinge(inputs, temperature, lambda_weights, method)
         return reduce_losses(item_losses, inputs, reduction)
     kernel = _hinge_kernel(method, inputs.scores.shape)
@@ -137,11 +149,6 @@ def pairwise_hinge_loss(
 
 def _lambda_hinge(inputs, temperature, lambda_weights, method):
     """Per-item hinge losses with lambda weights, from the row-block pair kernel."""
-    if method not in ("auto", "dense"):
-        raise ValueError(
-            '`method` must be "auto" or "dense" when `lambda_weights` are given (the '
-            f"sorted path has no per-pair weights); received {method!r}."
-        )
     block_size = inputs.scores.shape[-1] if method == "dense" else None
     return pairs_blocked.pair_item_losses(
         inputs,

@@ -1,6 +1,10 @@
 """Tests of jaxrank.metrics: float64 references, keras_rs parity, ties, accumulation."""
 
 import functools
+import json
+import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -393,3 +397,62 @@ def test_class_config_round_trip():
     y_true, y_pred = np.array([[0.0, 1.0, 2.0]]), np.array([[0.3, 0.1, 0.2]])
     assert clone(y_true, y_pred) == metric(y_true, y_pred)
     assert clone.get_config()["k"] == 5 and clone.name == "ndcg5"
+
+
+SHARDED_EVAL_SCRIPT = """
+import json
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jaxrank import metrics
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+rng = np.random.default_rng(0)
+batches = [
+    (rng.normal(size=(16, 10)).astype(np.float32),
+     rng.integers(-1, 4, size=(16, 10)).astype(np.float32))
+    for _ in range(3)
+]
+
+@jax.jit
+def step(state, scores, labels):
+    return state.update(metrics.ndcg(scores, labels, k=5))
+
+mesh = Mesh(np.array(jax.devices()), ("batch",))
+rows = NamedSharding(mesh, P("batch"))
+state = metrics.WeightedMean.empty()
+for scores, labels in batches:
+    state = step(state, jax.device_put(scores, rows), jax.device_put(labels, rows))
+
+def local(scores, labels):
+    part = metrics.WeightedMean.empty().update(metrics.ndcg(scores, labels, k=5))
+    return jax.tree.map(lambda x: jax.lax.psum(x, "batch"), part)
+
+psummed = jax.jit(jax.shard_map(
+    local, mesh=mesh, in_specs=(P("batch"), P("batch")), out_specs=P()))
+merged = metrics.WeightedMean.empty()
+for scores, labels in batches:
+    merged = merged.merge(psummed(scores, labels))
+
+all_scores = np.concatenate([b[0] for b in batches])
+all_labels = np.concatenate([b[1] for b in batches])
+single = float(jnp.mean(metrics.ndcg(all_scores, all_labels, k=5)))
+print(json.dumps({"devices": jax.device_count(), "jit": float(state.compute()),
+                  "shard_map": float(merged.compute()), "single": single}))
+"""
+
+
+def test_weighted_mean_over_sharded_batches_on_eight_devices():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    proc = subprocess.run(
+        [sys.executable, "-c", SHARDED_EVAL_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["devices"] == 8
+    assert 0.0 < out["single"] < 1.0
+    np.testing.assert_allclose(out["jit"], out["single"], rtol=1e-6)
+    np.testing.assert_allclose(out["shard_map"], out["single"], rtol=1e-6)

@@ -131,6 +131,32 @@ def test_exact_kinks_and_ties_match_dense_exactly():
     np.testing.assert_array_equal(grads[0], grads[1])
 
 
+
+@pytest.mark.parametrize("max_label", [1, 7, 8, 40])
+def test_long_list_with_ties_matches_dense_exactly(max_label):
+    """n = 4096 takes the two-round margin search; largest keys 1 and 7 take the
+    per-key passes, 8 and 40 the wavelet matrix. Grid scores put many pairs exactly
+    at the kink and many scores in ties; with integer cotangents every sum is exact,
+    so both paths must agree bit for bit."""
+    n = 4096
+    rng = np.random.default_rng(max_label)
+    scores = jnp.asarray(rng.integers(-8, 9, (1, n)) * 0.5, jnp.float32)
+    labels = rng.integers(-1, max_label + 1, (1, n)).astype(np.float32)
+    labels[0, 0] = max_label  # the largest key is present
+    labels = jnp.asarray(labels)
+    valid = labels >= 0
+    g = jnp.asarray(rng.integers(-3, 4, (1, n)), jnp.float32)
+    results = [
+        jax.jit(
+            lambda s, k=kernel: jax.vjp(lambda s: k(s, labels, valid, 1.0), s)[1](g)
+            + (k(s, labels, valid, 1.0),)
+        )(scores)
+        for kernel in (hinge_item_losses_sorted, hinge_item_losses_dense)
+    ]
+    assert float(jnp.sum(results[1][1])) > 0
+    np.testing.assert_array_equal(results[0][1], results[1][1])  # losses
+    np.testing.assert_array_equal(results[0][0], results[1][0])  # gradients
+
 @pytest.mark.parametrize("n", [0, 1, 2])
 def test_tiny_lists(n):
     scores = jnp.arange(n, dtype=jnp.float32)[None]

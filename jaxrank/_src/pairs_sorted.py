@@ -22,28 +22,36 @@ With :math:`C_i` active partners of :math:`i` and :math:`S_i` the sum of their s
 falls, so the partners that pass the margin test form a suffix ``[p_i, n)`` of the
 score order; ``p`` comes from a vectorised binary search that evaluates the *same float
 expression* as the dense path (never a precomputed threshold ``s_i - T``, which
-disagrees on rare boundary pairs). What remains are "how many / what sum of the items in
-``[p_i, n)`` have a smaller label key" queries, answered for all ``i`` at once by a
-binary wavelet matrix over integer label keys, one key bit per level, top bit first
-(a ``lax.fori_loop`` whose trip count, the number of key bits, is a run-time value).
-Each level is two lane-parallel ``lax.scan`` passes that build 1-D exclusive prefix
-tables of "bit is 0" counts and compensated score sums, three gathers per query range
-end, and a stable partition by the bit (a scatter) for the next level.
+disagrees on rare boundary pairs). ``p`` never decreases along the score order, so on
+long lists every 64th position is searched first and the rest only inside the bracket
+their neighbours leave (about half the halvings at :math:`n = 2^{20}`). What remains
+are "how many / what sum of the items in ``[p_i, n)`` have a smaller label key"
+queries over integer label keys, answered for all ``i`` at once in one of two ways,
+chosen at run time from the largest key ``K`` of the batch:
+
+* **Few keys** (``K < 8``: binary labels, grades 0..7): one pass per key value
+  ``c < K``, a prefix table of the items with key ``c`` (count and compensated score
+  sum) read at ``p_i`` by every query whose key is above ``c``.
+* **Many keys**: a binary wavelet matrix, one key bit per level, top bit first (a
+  ``lax.fori_loop`` whose trip count, the number of key bits, is a run-time value).
+  Each level builds prefix tables of "bit is 0" counts and compensated score sums,
+  reads them at both ends of every query's range, and partitions the items stably by
+  the bit (a scatter) for the next level.
+
+Prefix tables come from two lane-parallel ``lax.scan`` passes. The keys:
 
 * **Integer labels** (every valid label an integer in ``[0, max(n, 8))``, detected at
-  run time) are the keys themselves: ``ceil(log2(max label + 1))`` levels, no second
-  sort (1 level for binary labels, 3 for grades 0..7).
+  run time) are the keys themselves: no second sort.
 * **Other real labels** are replaced by the number of valid labels below them (one
-  more sort, a running maximum and a scatter) and take up to :math:`\\lceil \\log_2 n \\rceil`
-  levels. Both key builders sit in one ``lax.cond``; the rest is shared, so the
-  kernel is compiled once per shape.
+  more sort, a running maximum and a scatter), so up to
+  :math:`\\lceil \\log_2 n \\rceil` wavelet levels. Both key builders sit in one
+  ``lax.cond``; the rest is shared, so the kernel is compiled once per shape.
 
-Invalid items get the largest key of the list, so they are never a smaller partner.
-The backward pass reuses the saved permutation: the items for which ``k`` is the lower
-partner form a prefix ``[0, e_k)`` of the score order (``e`` from a histogram of ``p``),
-which, read backwards with complemented keys, is the same suffix query over the
-cotangents. Residuals are five ``(n,)`` arrays (permutation, ``p``, counts, sorted keys,
-sorted validity) and the number of levels.
+Invalid items take part in no table. The backward pass reuses the saved permutation:
+the items for which ``k`` is the lower partner form a prefix ``[0, e_k)`` of the score
+order (``e`` from a histogram of ``p``), which, read backwards with complemented keys,
+is the same suffix query over the cotangents. Residuals are five ``(n,)`` arrays
+(permutation, ``p``, counts, sorted keys, sorted validity) and ``K``.
 
 **Precision.** Counts are exact integers (``int32``; the float conversion is exact up to
 :math:`2^{24}` items per list). In float32 each lane of the scan sums sequentially with

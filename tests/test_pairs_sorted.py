@@ -262,12 +262,33 @@ def test_auto_dispatch_by_static_shape():
     assert not prefers_sorted_path((256, 32))
     assert not prefers_sorted_path((1, 64))
     assert not prefers_sorted_path((64, 128))
+    assert not prefers_sorted_path((64, 512))
+    assert prefers_sorted_path((1, 1024))
     assert prefers_sorted_path((1, 16384))
     assert prefers_sorted_path((16, 1024))
     assert not prefers_sorted_path(())
     assert losses._hinge_kernel("auto", (1, 2**20)) is hinge_item_losses_sorted
     assert losses._hinge_kernel("auto", (256, 32)) is hinge_item_losses_dense
     assert losses._hinge_kernel("sorted", (256, 32)) is hinge_item_losses_sorted
+
+
+@pytest.mark.parametrize("method", ["dense", "sorted"])
+def test_both_methods_need_memory_linear_in_the_list(method):
+    # XLA's buffer assignment for jit(value_and_grad): no (n, n) pair tensor, only a
+    # few dozen numbers per item (a pair tensor here would be 256 MiB).
+    lists, n = 4, 4096
+    scores = jnp.zeros((lists, n), jnp.float32)
+    compiled = (
+        jax.jit(
+            jax.value_and_grad(
+                lambda s, y: jaxrank.pairwise_hinge_loss(s, y, method=method)
+            )
+        )
+        .lower(scores, scores)
+        .compile()
+    )
+    temp_bytes = compiled.memory_analysis().temp_size_in_bytes
+    assert temp_bytes < 64 * lists * n * 4
 
 
 def test_keras_class_takes_the_method():

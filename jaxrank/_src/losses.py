@@ -87,10 +87,11 @@ def pairwise_hinge_loss(
     backward pass. ``custom_vjp`` rules out forward-mode differentiation
     (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``); use reverse mode.
 
-    Two exact algorithms compute it. ``"dense"`` builds an ``(n, n)`` pair tensor per
-    list (fastest for short lists); ``"sorted"`` works from the score order and prefix
-    sums in :math:`O(n \log n)` time and :math:`O(n)` memory (lists of up to millions
-    of items). ``"auto"`` chooses from the static shape at trace time.
+    Two exact algorithms compute it, both in :math:`O(n)` memory per list.
+    ``"dense"`` visits all :math:`n^2` pairs, one partner at a time (fastest for
+    lists of up to about a thousand items); ``"sorted"`` works from the score order
+    and prefix sums in :math:`O(n \log n)` time (lists of up to millions of items).
+    ``"auto"`` chooses from the static shape at trace time.
 
     Args:
       scores: ``(..., n)`` floating scores; the last axis is the list.

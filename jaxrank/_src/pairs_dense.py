@@ -1,4 +1,4 @@
-"""The dense pairwise hinge: an ``(..., n, n)`` pair tensor, built and dropped per pass.
+"""The all-pairs pairwise hinge: every pair visited, one partner at a time.
 
 For scores :math:`s`, labels :math:`y`, validity :math:`v` and temperature :math:`T`,
 the per-item hinge loss of item :math:`i` is
@@ -9,20 +9,29 @@ the per-item hinge loss of item :math:`i` is
     m_{ij} = 1 - \\frac{s_i - s_j}{T}, \\qquad
     c_{ij} = v_i v_j [y_i - y_j > 0].
 
-With :math:`a_{ij} = c_{ij} [m_{ij} > 0]` (the *active* pairs) the gradient is
+With :math:`a_{ij} = c_{ij} [m_{ij} > 0]` (the *active* pairs) and
+:math:`C_i = \\sum_j a_{ij}` the gradient is
 
 .. math::
 
     \\frac{\\partial}{\\partial s_k} \\sum_i g_i \\ell_i
-      = \\frac{1}{T} \\Bigl(\\sum_i g_i a_{ik} - g_k \\sum_j a_{kj}\\Bigr).
+      = \\frac{1}{T} \\Bigl(\\sum_i g_i a_{ik} - g_k C_k\\Bigr).
 
 A pair exactly at the kink (:math:`m_{ij} = 0`) is inactive: it adds 0 to the value and
-0 to the gradient, the subgradient ``jax.nn.relu`` picks at 0. The float expression of
-:math:`m_{ij}` is keras_rs's (difference, then division by ``T``, then ``1 -``), so
-values match keras_rs pair for pair. The backward pass rebuilds :math:`a` from the
-saved ``(scores, labels, valid)``; no ``(n, n)`` array outlives either pass. This path
-costs :math:`O(n^2)` time and transient memory per list: it is the fast choice for
-short lists, and :mod:`jaxrank._src.pairs_sorted` takes over for long ones.
+0 to the gradient, the subgradient ``jax.nn.relu`` picks at 0. The float expressions of
+:math:`m_{ij}` and of the label test are keras_rs's (difference, then division by
+``T``, then ``1 -``), so every pair term matches keras_rs bit for bit.
+
+**Algorithm.** A ``lax.scan`` over the partner :math:`j` updates all items :math:`i`
+of all lists at once: the forward pass adds :math:`j`'s hinge term to
+:math:`\\ell_i` (and, when differentiated, :math:`a_{ij}` to :math:`C_i`); the backward
+pass adds :math:`g_j a_{jk}` to every :math:`k`. The validity of both items is folded
+into the labels (:math:`-\\infty` for an invalid item in the higher role,
+:math:`+\\infty` in the lower), so the label test alone rules out invalid pairs. Time
+is :math:`O(n^2)` per list but memory :math:`O(n)`: no ``(n, n)`` pair tensor is ever
+built (the peers' pair tensors spill out of cache or memory as lists grow), and the
+residuals are the inputs and :math:`C`. Short lists are fastest this way;
+:mod:`jaxrank._src.pairs_sorted` takes over for long ones.
 """
 
 from __future__ import annotations
@@ -31,23 +40,51 @@ import functools
 
 import jax
 import jax.numpy as jnp
+from jax import lax
+
+# Partners per scan step: XLA fuses the unrolled steps into one pass over the items.
+_UNROLL = 16
 
 
-def _active_pairs(scores, labels, valid, temperature):
-    """Margins :math:`m_{ij}` and the mask of active pairs, both ``(..., n, n)``."""
-    diff = scores[..., :, None] - scores[..., None, :]
-    margins = 1 - diff / jnp.asarray(temperature, scores.dtype)
-    counted = (
-        valid[..., :, None]
-        & valid[..., None, :]
-        & (labels[..., :, None] - labels[..., None, :] > 0)
-    )
-    return margins, counted & (margins > 0)
+def _role_labels(labels, valid):
+    """Labels as the higher and as the lower item of a pair, validity folded in:
+    ``higher_i - lower_j > 0`` is :math:`c_{ij}` (both valid, :math:`y_i - y_j > 0`)."""
+    inf = jnp.asarray(jnp.inf, labels.dtype)
+    return jnp.where(valid, labels, -inf), jnp.where(valid, labels, inf)
+
+
+def _over_partners(step, init, *per_item):
+    """Runs ``carry = step(carry, *partner_values)`` for every partner position of the
+    last axis, each ``per_item`` array read at that position (shape ``(...,)``)."""
+
+    def body(carry, partner):
+        return step(carry, *partner), None
+
+    partners = tuple(jnp.moveaxis(x, -1, 0) for x in per_item)
+    return lax.scan(body, init, partners, unroll=_UNROLL)[0]
+
+
+def _losses_and_counts(scores, labels, valid, temperature, with_counts):
+    """:math:`\\ell` and, if ``with_counts``, :math:`C` (floats), both ``(..., n)``."""
+    t = jnp.asarray(temperature, scores.dtype)
+    zero = jnp.zeros((), scores.dtype)
+    higher, lower = _role_labels(labels, valid)
+
+    def step(carry, s_j, lower_j):
+        margins = 1 - (scores - s_j[..., None]) / t
+        active = (higher - lower_j[..., None] > 0) & (margins > 0)
+        losses = carry[0] + jnp.where(active, margins, zero)
+        if not with_counts:
+            return (losses,)
+        return losses, carry[1] + active.astype(scores.dtype)
+
+    init = (jnp.zeros_like(scores),) * (2 if with_counts else 1)
+    return _over_partners(step, init, scores, lower)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
 def hinge_item_losses_dense(scores, labels, valid, temperature):
-    """Per-item pairwise hinge losses from a dense pair tensor (module docstring).
+    """Per-item pairwise hinge losses over all pairs (module docstring).
 
     Args:
       scores: ``(..., n)`` finite scores in the compute dtype (invalid items' may be
@@ -60,23 +97,29 @@ def hinge_item_losses_dense(scores, labels, valid, temperature):
       ``(..., n)`` unweighted per-item losses, 0 for invalid items. Differentiable in
       ``scores`` in reverse mode only (``jax.custom_vjp``).
     """
-    margins, active = _active_pairs(scores, labels, valid, temperature)
-    return jnp.sum(jnp.where(active, margins, jnp.zeros((), margins.dtype)), axis=-1)
+    return _losses_and_counts(scores, labels, valid, temperature, False)[0]
 
 
 def _hinge_fwd(scores, labels, valid, temperature):
-    losses = hinge_item_losses_dense(scores, labels, valid, temperature)
-    return losses, (scores, labels, valid)
+    losses, counts = _losses_and_counts(scores, labels, valid, temperature, True)
+    return losses, (scores, labels, valid, counts)
 
 
 def _hinge_bwd(temperature, residuals, cotangent):
-    scores, labels, valid = residuals
-    _, active = _active_pairs(scores, labels, valid, temperature)
-    active = active.astype(cotangent.dtype)
-    as_lower = jnp.sum(active * cotangent[..., :, None], axis=-2)
-    as_higher = cotangent * jnp.sum(active, axis=-1)
-    grad = (as_lower - as_higher) / jnp.asarray(temperature, cotangent.dtype)
-    return grad.astype(scores.dtype), None, None
+    scores, labels, valid, counts = residuals
+    t = jnp.asarray(temperature, scores.dtype)
+    zero = jnp.zeros((), scores.dtype)
+    cotangent = cotangent.astype(scores.dtype)
+    higher, lower = _role_labels(labels, valid)
+
+    def step(as_lower, s_j, higher_j, g_j):
+        # j is the higher item of the pair (j, k): m_jk, in the forward's expression.
+        margins = 1 - (s_j[..., None] - scores) / t
+        active = (higher_j[..., None] - lower > 0) & (margins > 0)
+        return as_lower + jnp.where(active, g_j[..., None], zero)
+
+    as_lower = _over_partners(step, jnp.zeros_like(scores), scores, higher, cotangent)
+    return (as_lower - cotangent * counts) / t, None, None
 
 
 hinge_item_losses_dense.defvjp(_hinge_fwd, _hinge_bwd)

@@ -70,24 +70,20 @@ fewer than 2 items give zeros. Valid scores must be finite (the public loss repl
 list with a non-finite valid score by NaN after the kernel; a NaN here would only
 misplace items in the sort, never hang or crash).
 
-**Crossover.** ``method="auto"`` takes this path for lists of ``n >= 512``, and for
-lists of ``n >= 256`` when the batch holds more than :math:`2^{21}` pairs (measured;
+**Crossover.** ``method="auto"`` takes this path for lists of ``n >= 1024`` (measured;
 see :func:`prefers_sorted_path`).
 """
 
 from __future__ import annotations
 
 import functools
-import math
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 # Crossover of the static dispatch (see prefers_sorted_path).
-_MIN_LIST = 512
-_MIN_LIST_LARGE_BATCH = 256
-_LARGE_BATCH_PAIRS = 2**21
+_MIN_LIST = 1024
 # Every _SEARCH_STRIDE-th query of a long list is searched first (_first_active).
 _SEARCH_STRIDE = 64
 # Lists whose largest label key is below this take one prefix pass per key value
@@ -98,15 +94,15 @@ _FEW_KEYS = 8
 def prefers_sorted_path(shape) -> bool:
     """Whether ``method="auto"`` uses this module for scores of static ``shape``.
 
-    The dense path costs :math:`O(n^2)` per list, the sorted one :math:`O(n \\log n)`
-    with a larger constant and a fixed overhead per call. Measured with
-    ``jit(value_and_grad)`` of the public loss on a quiet 2-core CPU (median ms,
-    dense / sorted): one list of 64: 0.08 / 0.14, 256: 0.11 / 0.21, 1024: 0.64 /
-    0.30; batches (256, 32): 0.29 / 1.71, (64, 128): 0.52 / 1.76, (16, 256): 0.45 /
-    0.94, (64, 256): 9.8 / 3.7, (16, 1024): 35.7 / 3.8. Past about :math:`2^{21}`
-    pairs the dense pair tensors fall out of cache and its cost jumps. Both paths
-    give the same numbers; this only picks the faster (and the sorted path also
-    avoids the dense one's :math:`O(n^2)` memory).
+    The all-pairs path (:mod:`jaxrank._src.pairs_dense`) costs :math:`O(n^2)` per
+    list, this one :math:`O(n \\log n)` with a larger constant and a fixed overhead per
+    call; both need only :math:`O(n)` memory and give the same numbers, so this only
+    picks the faster. Measured with ``jit(value_and_grad)`` of the public loss on a
+    2-core CPU (median ms, all-pairs / sorted): one list of 512: 0.15 / 0.23, 768:
+    0.32 / 0.37, 1024: 0.61 / 0.68, 1536: 2.3 / 0.98, 2048: 2.2 / 1.3; batches
+    (256, 32): 0.37 / 4.8, (64, 256): 1.9 / 5.5, (64, 512): 8.9 / 17.9, (16, 768):
+    5.9 / 6.1, (16, 1024): 7.3 / 6.4, (4, 1024): 3.8 / 2.4, (64, 1024): 31.2 / 30.6.
+    The crossover sits at about 1024 items whatever the batch size.
 
     Args:
       shape: the static shape ``(..., n)`` of the scores.
@@ -114,13 +110,7 @@ def prefers_sorted_path(shape) -> bool:
     Returns:
       True to use the sorted path.
     """
-    if not shape:
-        return False
-    n = shape[-1]
-    lists = math.prod(shape[:-1])
-    return n >= _MIN_LIST or (
-        n >= _MIN_LIST_LARGE_BATCH and lists * n * n > _LARGE_BATCH_PAIRS
-    )
+    return bool(shape) and shape[-1] >= _MIN_LIST
 
 
 # --- compensated arithmetic ----------------------------------------------------------

@@ -131,12 +131,14 @@ def test_exact_kinks_and_ties_match_dense_exactly():
     np.testing.assert_array_equal(grads[0], grads[1])
 
 
+@pytest.mark.parametrize("cotangent", ["varied", "uniform"])
 @pytest.mark.parametrize("max_label", [1, 7, 8, 40])
-def test_long_list_with_ties_matches_dense_exactly(max_label):
+def test_long_list_with_ties_matches_dense_exactly(max_label, cotangent):
     """n = 4096 takes the two-round margin search; largest keys 1 and 7 take the
     per-key passes, 8 and 40 the wavelet matrix. Grid scores put many pairs exactly
     at the kink and many scores in ties; with integer cotangents every sum is exact,
-    so both paths must agree bit for bit."""
+    so both paths must agree bit for bit. A cotangent shared by a list's valid items
+    takes the backward pass's shortcut through the forward pass's counts."""
     n = 4096
     rng = np.random.default_rng(max_label)
     scores = jnp.asarray(rng.integers(-8, 9, (1, n)) * 0.5, jnp.float32)
@@ -145,6 +147,8 @@ def test_long_list_with_ties_matches_dense_exactly(max_label):
     labels = jnp.asarray(labels)
     valid = labels >= 0
     g = jnp.asarray(rng.integers(-3, 4, (1, n)), jnp.float32)
+    if cotangent == "uniform":  # invalid items' cotangents do not matter
+        g = jnp.where(valid, 3.0, g)
 
     @functools.partial(jax.jit, static_argnums=0)
     def losses_and_grad(kernel, scores):
@@ -236,7 +240,26 @@ def test_long_list_against_sort_based_reference():
         np.testing.assert_allclose(
             grad[0], exp_grad, atol=1e-6 * np.max(np.abs(exp_grad))
         )
+        # A uniform cotangent: the backward pass's shortcut.
+        uniform_grad = jax.jit(
+            jax.grad(lambda s, y: jnp.sum(hinge_item_losses_sorted(s, y, y >= 0, 1.0)))
+        )(scores[None], labels[None])
+        _, exp_uniform = reference_sorted.hinge_list(
+            scores, labels, labels >= 0, 1.0, np.ones(n, np.float32)
+        )
+        np.testing.assert_allclose(
+            uniform_grad[0], exp_uniform, atol=1e-6 * np.max(np.abs(exp_uniform))
+        )
     assert value_and_vjp._cache_size() == 1  # label kind is a run-time branch
+
+
+def test_uniform_cotangent_detection():
+    valid = jnp.array([[True, True, False], [True, True, True], [False] * 3])
+    same = jnp.array([[2.0, 2.0, 9.0], [-1.0, -1.0, -1.0], [1.0, 2.0, 3.0]])
+    assert bool(pairs_sorted._uniform_per_list(same, valid))
+    varied = same.at[1, 2].set(0.0)
+    assert not bool(pairs_sorted._uniform_per_list(varied, valid))
+    assert not bool(pairs_sorted._uniform_per_list(same.at[0, 0].set(jnp.nan), valid))
 
 
 def test_no_retracing_across_calls():

@@ -43,15 +43,22 @@ Prefix tables come from two lane-parallel ``lax.scan`` passes. The keys:
 * **Integer labels** (every valid label an integer in ``[0, max(n, 8))``, detected at
   run time) are the keys themselves: no second sort.
 * **Other real labels** are replaced by the number of valid labels below them (one
-  more sort, a running maximum and a scatter), so up to
-  :math:`\\lceil \\log_2 n \\rceil` wavelet levels. Both key builders sit in one
+  more sort, of the labels' bit patterns as integers, and a ``searchsorted``), so up
+  to :math:`\\lceil \\log_2 n \\rceil` wavelet levels. Both key builders sit in one
   ``lax.cond``; the rest is shared, so the kernel is compiled once per shape.
 
-Invalid items take part in no table. The backward pass reuses the saved permutation:
-the items for which ``k`` is the lower partner form a prefix ``[0, e_k)`` of the score
-order (``e`` from a histogram of ``p``), which, read backwards with complemented keys,
-is the same suffix query over the cotangents. Residuals are five ``(n,)`` arrays
-(permutation, ``p``, counts, sorted keys, sorted validity) and ``K``.
+Invalid items take part in no table. The items for which ``k`` is the lower partner
+of an active pair form a prefix ``[0, e_k)`` of the score order (``e`` from a
+histogram of ``p``), restricted to higher keys. The forward pass also counts them,
+:math:`D_k`, with a few more table reads on the same passes, so that when every valid
+item of a list has the same cotangent :math:`g` (every reduction without per-item
+weights) the backward pass is the :math:`O(n)` map
+:math:`g (D_k - C_k) / T`. For other cotangents (a ``lax.cond`` on the values) it
+reuses the saved permutation: the prefix ``[0, e_k)``, read backwards with
+complemented keys, is the same suffix query over the cotangents (under ``vmap`` of
+the loss, the ``lax.cond`` becomes a select and both run). Residuals are six
+``(n,)`` arrays (permutation, ``e``, :math:`C`, :math:`D`, sorted keys, sorted
+validity), the validity mask and ``K``.
 
 **Precision.** Counts are exact integers (``int32``; the float conversion is exact up to
 :math:`2^{24}` items per list). In float32 each lane of the scan sums sequentially with
@@ -300,14 +307,17 @@ def _prefix_rows(layout, zero_rows, value_rows, compensated):
     return count, total, jnp.sum(c_tot, dtype=jnp.int32)
 
 
-def _suffix_smaller(keys, values, lower, levels, compensated):
+def _suffix_smaller(keys, values, lower, levels, compensated, ends=None):
     """For every query ``k``: over positions ``j >= lower[k]`` with ``keys[j] <
-    keys[k]``, the number of items and the sum of ``values`` as a double-float.
+    keys[k]``, the number of items and the sum of ``values`` as a double-float; and,
+    if ``ends`` is given, the number of positions ``i < ends[k]`` with ``keys[i] >
+    keys[k]`` (else None).
 
     A binary wavelet matrix over ``keys`` (non-negative, below ``2**levels``), top bit
     first, all queries in lock-step: at each level the items split stably by the bit
-    (zeros first); a query whose bit is 1 adds the zeros of its current range, and its
-    range follows its own bit into the next level. ``levels`` may be traced.
+    (zeros first); a query whose bit is 1 adds the zeros of its current range, one
+    whose bit is 0 adds the ones of its prefix range, and both ranges follow the
+    query's own bit into the next level. ``levels`` may be traced.
     """
     n = keys.shape[-1]
     dtype = values.dtype
@@ -319,7 +329,7 @@ def _suffix_smaller(keys, values, lower, levels, compensated):
     size = layout.steps * layout.lanes
 
     def level(i, state):
-        key_rows, value_rows, lo, hi, count, total = state
+        key_rows, value_rows, lo, hi, count, total, prefix = state
         shift = levels - 1 - i
         zero_rows = (((key_rows >> shift) & 1) == 0) & ~dummy
         q_one = ((keys >> shift) & 1) == 1
@@ -328,6 +338,13 @@ def _suffix_smaller(keys, values, lower, levels, compensated):
         )
         c_flat = c_rows.reshape(-1)
         s_flat = tuple(s.reshape(-1) for s in s_rows)
+
+        def zeros_before(x):
+            return _take(c_flat, layout.flat_index(x))
+
+        def follow(x, z_x):
+            return jnp.where(q_one, n_zero + x - z_x, z_x)
+
         f_lo, f_hi = layout.flat_index(lo), layout.flat_index(hi)
         z_lo, z_hi = _take(c_flat, f_lo), _take(c_flat, f_hi)
         s_lo = tuple(_take(s, f_lo) for s in s_flat)
@@ -336,8 +353,13 @@ def _suffix_smaller(keys, values, lower, levels, compensated):
         none = jnp.zeros((), dtype)
         count = count + jnp.where(q_one, z_hi - z_lo, 0)
         total = _df_add(total, tuple(jnp.where(q_one, part, none) for part in in_range))
-        lo = jnp.where(q_one, n_zero + lo - z_lo, z_lo)
-        hi = jnp.where(q_one, n_zero + hi - z_hi, z_hi)
+        lo, hi = follow(lo, z_lo), follow(hi, z_hi)
+        if prefix is not None:
+            start, end, greater = prefix
+            z_start, z_end = zeros_before(start), zeros_before(end)
+            ones = (end - start) - (z_end - z_start)
+            greater = greater + jnp.where(q_one, 0, ones)
+            prefix = follow(start, z_start), follow(end, z_end), greater
         # Item j sits at position j + 1, whose inclusive count is #zeros in [0, j].
         before = c_rows - zero_rows.astype(jnp.int32)
         dest = jnp.where(zero_rows, before, n_zero + item - before)
@@ -353,30 +375,36 @@ def _suffix_smaller(keys, values, lower, levels, compensated):
             )
             return new.reshape(layout.steps, layout.lanes)
 
-        return move(key_rows), move(value_rows), lo, hi, count, total
+        return move(key_rows), move(value_rows), lo, hi, count, total, prefix
 
     zeros = jnp.zeros((n,), dtype)
+    no_items = jnp.zeros((n,), jnp.int32)
+    prefix = None if ends is None else (no_items, ends, no_items)
     state = (
         layout.rows(keys),
         layout.rows(values),
         lower,
         jnp.full((n,), n, jnp.int32),
-        jnp.zeros((n,), jnp.int32),
+        no_items,
         (zeros, zeros),
+        prefix,
     )
     state = lax.fori_loop(0, levels, level, state)
-    return state[4], state[5]
+    return state[4], state[5], None if ends is None else state[6][2]
 
 
-def _suffix_smaller_few_keys(keys, values, valid, lower, num_keys, compensated):
+def _suffix_smaller_few_keys(
+    keys, values, valid, lower, num_keys, compensated, ends=None
+):
     """:func:`_suffix_smaller` for valid keys in ``[0, num_keys]``, ``num_keys`` small.
 
     One pass per key value ``c < num_keys``: exclusive prefix tables of the valid
     items with key ``c`` (count and compensated sum of ``values``), read at ``lower``
-    and at the end, go to every query whose key is above ``c``. Invalid items (any
-    key) are left out. Each pass is one prefix table and one read per query (at
-    ``lower``, which the callers pass in increasing order), where a wavelet level also
-    partitions the items and follows two range ends.
+    and at the end, go to every query whose key is above ``c`` (and, read at
+    ``ends``, to the "not greater" count of every query whose key is at least ``c``).
+    Invalid items (any key) are left out. Each pass is one prefix table and one or two
+    reads per query (at ``lower`` and ``ends``, which the callers pass in increasing
+    order), where a wavelet level also partitions the items and follows the range ends.
     """
     n = keys.shape[-1]
     dtype = values.dtype
@@ -384,9 +412,10 @@ def _suffix_smaller_few_keys(keys, values, valid, lower, num_keys, compensated):
     key_rows, value_rows = layout.rows(keys), layout.rows(values)
     valid_rows = layout.rows(valid)  # the pads are False
     f_lower, f_end = layout.flat_index(lower), layout.flat_index(jnp.int32(n))
+    f_ends = None if ends is None else layout.flat_index(ends)
 
     def one_key(c, state):
-        count, total = state
+        count, total, not_greater = state
         c_rows, s_rows, _ = _prefix_rows(
             layout, valid_rows & (key_rows == c), value_rows, compensated
         )
@@ -401,33 +430,57 @@ def _suffix_smaller_few_keys(keys, values, valid, lower, num_keys, compensated):
         none = jnp.zeros((), dtype)
         count = count + jnp.where(above, c_flat[f_end] - before, 0)
         total = _df_add(total, tuple(jnp.where(above, x, none) for x in in_range))
-        return count, total
+        if f_ends is not None:
+            not_greater = not_greater + jnp.where(keys >= c, _take(c_flat, f_ends), 0)
+        return count, total, not_greater
 
     zeros = jnp.zeros((n,), dtype)
-    return lax.fori_loop(
-        0, num_keys, one_key, (jnp.zeros((n,), jnp.int32), (zeros, zeros))
+    no_items = jnp.zeros((n,), jnp.int32)
+    count, total, not_greater = lax.fori_loop(
+        0, num_keys, one_key, (no_items, (zeros, zeros), no_items)
     )
+    if ends is None:
+        return count, total, None
+    valid_before = jnp.cumsum(valid.astype(jnp.int32)) - valid.astype(jnp.int32)
+    valid_before = jnp.concatenate([valid_before, jnp.sum(valid, keepdims=True)])
+    greater = jnp.where(keys < num_keys, _take(valid_before, ends) - not_greater, 0)
+    return count, total, greater
 
 
-def _suffix_smaller_valid(keys, values, valid, lower, key_bound, compensated):
+def _suffix_smaller_valid(
+    keys, values, valid, lower, key_bound, compensated, ends=None
+):
     """:func:`_suffix_smaller` over the valid items only, by the cheaper algorithm.
 
     ``keys`` of valid items lie in ``[0, key_bound]``; invalid items' keys are
     ignored. ``key_bound`` is a traced scalar shared by the batch (so that under
     ``vmap`` the choice stays one branch): below ``_FEW_KEYS`` one prefix pass per key
     value, else the wavelet matrix (invalid items get its top key, so they are never
-    a smaller partner).
+    a smaller partner; the invalid items before ``ends`` are taken back out of the
+    "greater" counts).
     """
     levels = 32 - lax.clz(key_bound)
     top = (1 << levels) - 1
+
+    def wavelet():
+        topped = jnp.where(valid, keys, top)
+        count, total, greater = _suffix_smaller(
+            topped, values, lower, levels, compensated, ends
+        )
+        if ends is not None:
+            invalid = (~valid).astype(jnp.int32)
+            invalid_before = jnp.concatenate(
+                [jnp.cumsum(invalid) - invalid, jnp.sum(invalid, keepdims=True)]
+            )
+            greater = greater - jnp.where(topped < top, _take(invalid_before, ends), 0)
+        return count, total, greater
+
     return lax.cond(
         key_bound < _FEW_KEYS,
         lambda: _suffix_smaller_few_keys(
-            keys, values, valid, lower, key_bound, compensated
+            keys, values, valid, lower, key_bound, compensated, ends
         ),
-        lambda: _suffix_smaller(
-            jnp.where(valid, keys, top), values, lower, levels, compensated
-        ),
+        wavelet,
     )
 
 
@@ -449,8 +502,13 @@ def _forward_list(scores, keys, valid, key_bound, temperature):
     sorted_keys = keys[order]
     sorted_valid = valid[order]
     values = jnp.where(sorted_valid, sorted_scores, jnp.zeros((), dtype))
-    count, total = _suffix_smaller_valid(
-        sorted_keys, values, sorted_valid, first, key_bound, compensated
+    # ends[x]: the number of items k with first[k] <= x, i.e. those for which x is
+    # a lower partner as far as the margin goes (a prefix [0, ends[x]), as first
+    # never decreases).
+    hist = jnp.zeros((n + 1,), jnp.int32).at[first].add(1)
+    ends = lax.associative_scan(jnp.add, hist)[:n]
+    count, total, as_lower = _suffix_smaller_valid(
+        sorted_keys, values, sorted_valid, first, key_bound, compensated, ends
     )
     t = jnp.asarray(temperature, dtype)
     numerator = _df_add(
@@ -462,22 +520,21 @@ def _forward_list(scores, keys, valid, key_bound, temperature):
         sorted_valid, (numerator[0] + numerator[1]) / t, jnp.zeros((), dtype)
     )
     unsorted = jnp.zeros((n,), dtype).at[order].set(losses, unique_indices=True)
-    return unsorted, (order, first, count, sorted_keys, sorted_valid)
+    return unsorted, (order, ends, count, as_lower, sorted_keys, sorted_valid)
 
 
 def _backward_list(residuals, cotangent, key_bound, temperature):
-    order, first, count, sorted_keys, sorted_valid = residuals
+    """The gradient of one list for any cotangent: a second query pass over the
+    cotangents, as the forward pass's over the scores."""
+    order, ends, count, _, sorted_keys, sorted_valid = residuals
     n = order.shape[-1]
     dtype = cotangent.dtype
     compensated = dtype != jnp.float64
     g = jnp.where(sorted_valid, cotangent[order], jnp.zeros((), dtype))
-    # e[x]: the items k with first[k] <= x, i.e. those for which x is a lower partner.
-    hist = jnp.zeros((n + 1,), jnp.int32).at[first].add(1)
-    ends = lax.associative_scan(jnp.add, hist)[:n]
     # Read backwards with complemented keys, "k < e[x], key_k > key_x" is a suffix
     # query "smaller key" (invalid items have g = 0, so their keys do not matter).
     flipped = (key_bound - sorted_keys)[::-1]
-    _, total = _suffix_smaller_valid(
+    _, total, _ = _suffix_smaller_valid(
         flipped, g[::-1], sorted_valid[::-1], (n - ends)[::-1], key_bound, compensated
     )
     g_c = _count_times(count, g, compensated)
@@ -485,6 +542,26 @@ def _backward_list(residuals, cotangent, key_bound, temperature):
     t = jnp.asarray(temperature, dtype)
     grad = jnp.where(sorted_valid, (grad[0] + grad[1]) / t, jnp.zeros((), dtype))
     return jnp.zeros((n,), dtype).at[order].set(grad, unique_indices=True)
+
+
+def _backward_list_uniform(residuals, cotangent, key_bound, temperature):
+    """The gradient of one list whose valid items share one cotangent ``g``:
+    ``g (D_k - C_k) / T`` from the forward pass's counts, in :math:`O(n)`."""
+    del key_bound
+    order, _, count, as_lower, _, sorted_valid = residuals
+    dtype = cotangent.dtype
+    g = jnp.where(sorted_valid, cotangent[order], jnp.zeros((), dtype))
+    grad = g * (as_lower - count).astype(dtype) / jnp.asarray(temperature, dtype)
+    return jnp.zeros(order.shape, dtype).at[order].set(grad, unique_indices=True)
+
+
+def _uniform_per_list(cotangent, valid):
+    """True when, in every list, all valid items have the same cotangent."""
+    dtype = cotangent.dtype
+    inf = jnp.asarray(jnp.inf, dtype)
+    high = jnp.max(jnp.where(valid, cotangent, -inf), axis=-1)
+    low = jnp.min(jnp.where(valid, cotangent, inf), axis=-1)
+    return jnp.all((high == low) | ~jnp.any(valid, axis=-1))
 
 
 def _integer_keyed(labels, valid):
@@ -547,7 +624,7 @@ def _forward(scores, labels, valid, temperature):
     keys, key_bound = _keys(_as_lists(labels), v)
     fwd = functools.partial(_forward_list, temperature=temperature)
     losses, res = _map_lists(fwd, (s, keys, v), key_bound)
-    return losses.reshape(shape), (res, key_bound)
+    return losses.reshape(shape), (res, v, key_bound)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
@@ -587,10 +664,21 @@ def _sorted_fwd(scores, labels, valid, temperature):
 def _sorted_bwd(temperature, residuals, cotangent):
     if residuals is None:
         return jnp.zeros_like(cotangent), None, None
-    res, key_bound = residuals
+    res, valid, key_bound = residuals
     cotangent = jnp.asarray(cotangent)  # a caller's vjp may hand in a NumPy array
-    bwd = functools.partial(_backward_list, temperature=temperature)
-    grad = _map_lists(bwd, (res, _as_lists(cotangent)), key_bound)
+    g = _as_lists(cotangent)
+
+    def gradient(backward_list):
+        bwd = functools.partial(backward_list, temperature=temperature)
+        return _map_lists(bwd, (res, g), key_bound)
+
+    # Any reduction without per-item weights hands every valid item of a list the
+    # same cotangent: then the counts saved by the forward pass give the gradient.
+    grad = lax.cond(
+        _uniform_per_list(g, valid),
+        lambda: gradient(_backward_list_uniform),
+        lambda: gradient(_backward_list),
+    )
     return grad.reshape(cotangent.shape), None, None
 
 

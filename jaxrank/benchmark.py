@@ -263,35 +263,44 @@ def run_precision(n=2**20, seed=0):
 
     rng = np.random.default_rng(seed)
     scores = rng.normal(size=n).astype(np.float32)
-    cotangent = rng.normal(size=n).astype(np.float32)
+    # A cotangent per item (the general backward pass) and one shared by the list
+    # (what every reduction without per-item weights hands in: the shortcut).
+    cotangents = {
+        "random": rng.normal(size=n).astype(np.float32),
+        "uniform": np.ones(n, np.float32),
+    }
 
     @jax.jit
-    def value_and_vjp(s, y):
+    def value_and_vjp(s, y, g):
         losses, vjp = jax.vjp(lambda s: hinge_item_losses_sorted(s, y, y >= 0, 1.0), s)
-        return losses, vjp(jnp.asarray(cotangent)[None])[0]
+        return losses, vjp(g)[0]
 
     print(f"precision at n = {n} (float32 vs float64), random normal scores, T = 1")
     for kind in ("graded", "real"):
         labels = _labels(kind, (n,), rng)
-        losses, grad = value_and_vjp(
-            jnp.asarray(scores)[None], jnp.asarray(labels)[None]
-        )
-        ref, ref_grad = reference_sorted.hinge_list(
-            scores, labels, labels >= 0, 1.0, cotangent
-        )
-        losses, grad = (
-            np.asarray(losses[0], np.float64),
-            np.asarray(grad[0], np.float64),
-        )
-        positive = ref > 0
-        rel = np.abs(losses - ref)[positive] / ref[positive]
-        print(
-            f"  {kind:6s} labels: per-item loss max rel err {rel.max():.2e} "
-            f"(median {np.median(rel):.1e}, {positive.sum()} items with loss > 0; "
-            f"zero losses exact: {bool(np.all(losses[~positive] == 0))}); "
-            f"grad max abs err / max|grad| "
-            f"{np.max(np.abs(grad - ref_grad)) / np.max(np.abs(ref_grad)):.2e}"
-        )
+        for name, cotangent in cotangents.items():
+            losses, grad = value_and_vjp(
+                jnp.asarray(scores)[None],
+                jnp.asarray(labels)[None],
+                jnp.asarray(cotangent)[None],
+            )
+            ref, ref_grad = reference_sorted.hinge_list(
+                scores, labels, labels >= 0, 1.0, cotangent
+            )
+            losses, grad = (
+                np.asarray(losses[0], np.float64),
+                np.asarray(grad[0], np.float64),
+            )
+            positive = ref > 0
+            rel = np.abs(losses - ref)[positive] / ref[positive]
+            print(
+                f"  {kind:6s} labels, {name:7s} cotangent: per-item loss max rel err "
+                f"{rel.max():.2e} (median {np.median(rel):.1e}, {positive.sum()} "
+                f"items with loss > 0; zero losses exact: "
+                f"{bool(np.all(losses[~positive] == 0))}); grad max abs err / "
+                f"max|grad| "
+                f"{np.max(np.abs(grad - ref_grad)) / np.max(np.abs(ref_grad)):.2e}"
+            )
 
 
 def _shape(text):

@@ -67,7 +67,8 @@ TwoSum compensation and lanes are joined by compensated ("double-float") offsets
 numerator :math:`C_i T + S_i - C_i s_i` is formed without cancellation and rounded
 once. At :math:`n = 2^{20}` (random normal scores, graded or real labels) the per-item
 losses were within 6e-8 relative and the gradient within 3.3e-8 of max|gradient| of
-a float64 evaluation (``python -m jaxrank.benchmark --precision``); the tests check
+a float64 evaluation for a random cotangent, and equal to it for a list-uniform one
+(``python -m jaxrank.benchmark --precision``); the tests check
 1e-6 at :math:`2^{16}` against a float64 Fenwick-tree reference. float64 inputs (with
 x64 enabled) use plain float64 sums.
 

@@ -52,6 +52,9 @@ class Config:
     hidden: tuple[int, ...] = (256, 128)
     dropout: float = 0.5
     input_dropout: float = 0.2
+    feature_transform: str = "gauss-rank"
+    list_features: bool = True
+    list_context: bool = True
     ensemble: int = 5
     lambda_weights: str = "none"
     temperature: float = 1.0
@@ -64,7 +67,7 @@ class Config:
 
 @dataclasses.dataclass(frozen=True)
 class Standardizer:
-    """Signed ``log1p`` then standardisation, fitted on the training documents.
+    """Signed ``log1p`` (optional) then standardisation, fitted on training documents.
 
     ``sign(x) * log(1 + |x|)`` tames raw web-search features (counts, BM25, PageRank
     spanning orders of magnitude) while leaving 0/1 and [0, 1] features nearly linear;
@@ -74,22 +77,128 @@ class Standardizer:
 
     mean: np.ndarray
     scale: np.ndarray
+    log: bool = True
 
-    @staticmethod
-    def _squash(x: np.ndarray) -> np.ndarray:
-        return np.sign(x) * np.log1p(np.abs(x))
+    def _squash(self, x: np.ndarray) -> np.ndarray:
+        return np.sign(x) * np.log1p(np.abs(x)) if self.log else x
 
     @classmethod
-    def fit(cls, features: np.ndarray) -> Standardizer:
-        squashed = cls._squash(features.astype(np.float64))
+    def fit(cls, features: np.ndarray, *, log: bool = True) -> Standardizer:
+        squashed = cls(0.0, 1.0, log)._squash(features.astype(np.float64))
         std = squashed.std(axis=0)
-        return cls(squashed.mean(axis=0), np.where(std > 1e-12, std, 1.0))
+        return cls(squashed.mean(axis=0), np.where(std > 1e-12, std, 1.0), log)
 
     def __call__(self, dataset: ltr_data.RankingDataset) -> ltr_data.RankingDataset:
         features = ((self._squash(dataset.features) - self.mean) / self.scale).astype(
             np.float32
         )
         return dataclasses.replace(dataset, features=features)
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussRank:
+    """Gaussian-rank transform: each feature through its training ECDF, then ``Φ⁻¹``.
+
+    A value's mid-rank among the training values of its feature, ``(#below + #equal/2)
+    / n``, is mapped to the standard normal quantile, so every feature comes out
+    roughly ``N(0, 1)`` whatever its scale or skew (ties, e.g. the zeros of a sparse
+    feature, share one value). New values are interpolated between the training
+    values and clamped at the ends.
+    """
+
+    knots: tuple[np.ndarray, ...]  # per feature: the sorted distinct training values
+    quantiles: tuple[np.ndarray, ...]  # per feature: the normal quantile of each knot
+
+    @classmethod
+    def fit(cls, features: np.ndarray) -> GaussRank:
+        knots, mid_ranks = [], []
+        for column in features.T:
+            values, counts = np.unique(column, return_counts=True)
+            knots.append(values)
+            mid_ranks.append((np.cumsum(counts) - counts / 2) / features.shape[0])
+        # One call for all features (one compilation, not one per column length).
+        quantiles = np.asarray(jax.scipy.special.ndtri(np.concatenate(mid_ranks)))
+        splits = np.cumsum([k.size for k in knots])[:-1]
+        return cls(tuple(knots), tuple(np.split(quantiles, splits)))
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        return np.stack(
+            [
+                np.interp(column, k, q)
+                for column, k, q in zip(
+                    features.T, self.knots, self.quantiles, strict=True
+                )
+            ],
+            axis=1,
+        )
+
+
+def _segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sums of ``values`` rows over each segment ``offsets[q]:offsets[q + 1]``."""
+    cumulative = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(values, 0)])
+    return cumulative[offsets[1:]] - cumulative[offsets[:-1]]
+
+
+def standardize_within_lists(dataset: ltr_data.RankingDataset) -> np.ndarray:
+    """Every feature standardised over the documents of its own query.
+
+    Each document's value minus its query's mean, over its query's standard deviation
+    (0 where the feature is constant within the query): how a document compares with
+    the other candidates for the same query, which is what a ranking depends on.
+    """
+    sizes = np.maximum(dataset.list_sizes, 1)[:, None]
+    features = dataset.features.astype(np.float64)
+    mean = _segment_sums(features, dataset.query_offsets) / sizes
+    centred = features - np.repeat(mean, dataset.list_sizes, axis=0)
+    std = np.sqrt(_segment_sums(centred**2, dataset.query_offsets) / sizes)
+    scale = np.repeat(np.where(std > 1e-6, std, 1.0), dataset.list_sizes, axis=0)
+    return centred / scale
+
+
+@dataclasses.dataclass(frozen=True)
+class Features:
+    """The model's input features, fitted on the training set (``fit_features``).
+
+    The global transform (``log``: signed ``log1p`` then standardisation; or
+    ``gauss-rank``: :class:`GaussRank` then standardisation), then optionally, per
+    document, the same features standardised within its query, concatenated
+    (``list_features``): twice as many inputs.
+    """
+
+    transform: Callable[[np.ndarray], np.ndarray] | None
+    standardizer: Standardizer
+    list_features: bool
+
+    def __call__(self, dataset: ltr_data.RankingDataset) -> ltr_data.RankingDataset:
+        features = dataset.features
+        if self.transform is not None:
+            features = self.transform(features)
+        out = self.standardizer(dataclasses.replace(dataset, features=features))
+        if self.list_features:
+            within = standardize_within_lists(out).astype(np.float32)
+            out = dataclasses.replace(
+                out, features=np.concatenate([out.features, within], axis=1)
+            )
+        return out
+
+
+FEATURE_TRANSFORMS = ("log", "gauss-rank")
+
+
+def fit_features(config: Config, train_set: ltr_data.RankingDataset) -> Features:
+    """The feature pipeline of ``config``, fitted on the training documents."""
+    if config.feature_transform not in FEATURE_TRANSFORMS:
+        raise ValueError(
+            f"unknown feature_transform {config.feature_transform!r}; "
+            f"choose from {FEATURE_TRANSFORMS}"
+        )
+    features, transform = train_set.features, None
+    if config.feature_transform == "gauss-rank":
+        transform = GaussRank.fit(features)
+        features = transform(features)
+    # The log squash is part of the "log" transform only.
+    standardizer = Standardizer.fit(features, log=transform is None)
+    return Features(transform, standardizer, config.list_features)
 
 
 def widen(
@@ -134,8 +243,26 @@ def load_data(args: argparse.Namespace, seed: int):
 # ------------------------------------------------------------------------ model
 
 
+def list_mean(x: jax.Array, mask: jax.Array | None) -> jax.Array:
+    """Mean of ``x`` ``(..., L, H)`` over the valid documents of each list, broadcast
+    back to every document (``mask`` ``(..., L)``; None: all valid)."""
+    if mask is None:
+        return jnp.broadcast_to(jnp.mean(x, axis=-2, keepdims=True), x.shape)
+    valid = mask[..., None]
+    total = jnp.sum(jnp.where(valid, x, 0.0), axis=-2, keepdims=True)
+    count = jnp.sum(valid, axis=-2, keepdims=True).astype(x.dtype)
+    return jnp.broadcast_to(total / jnp.maximum(count, 1.0), x.shape)
+
+
 class Scorer(nnx.Module):
-    """An MLP that scores every document of every list: ``(B, L, F) -> (B, L)``."""
+    """An MLP that scores every document of every list: ``(B, L, F) -> (B, L)``.
+
+    With ``list_context``, the second hidden layer sees each document's first-layer
+    hidden vector concatenated with the mean of those vectors over its list
+    (DeepSets-style pooling), so a score can depend on the other candidates. It needs
+    at least two hidden layers: fed straight to the linear output, a term shared by
+    the whole list would only shift all its scores alike, which no ranking loss sees.
+    """
 
     def __init__(
         self,
@@ -144,20 +271,35 @@ class Scorer(nnx.Module):
         dropout: float,
         input_dropout: float = 0.0,
         *,
+        list_context: bool = False,
         rngs: nnx.Rngs,
     ):
-        sizes = (num_features, *hidden)
+        if list_context and len(hidden) < 2:
+            raise ValueError(
+                f"list_context needs at least two hidden layers, got hidden={hidden}"
+            )
+        inputs = [num_features, *hidden]
+        if list_context:
+            inputs[1] *= 2
         self.layers = nnx.List(
             [
                 nnx.Linear(a, b, rngs=rngs)
-                for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+                for a, b in zip(inputs[:-1], hidden, strict=True)
             ]
         )
         self.dropout = nnx.Dropout(dropout)
         self.input_dropout = nnx.Dropout(input_dropout)
-        self.out = nnx.Linear(sizes[-1], 1, rngs=rngs)
+        self.list_context = list_context
+        self.out = nnx.Linear(inputs[-1], 1, rngs=rngs)
 
-    def __call__(self, x: jax.Array, dropout_key: jax.Array | None = None) -> jax.Array:
+    def __call__(
+        self,
+        x: jax.Array,
+        mask: jax.Array | None = None,
+        dropout_key: jax.Array | None = None,
+    ) -> jax.Array:
+        """Scores ``(..., L)``; ``mask`` ``(..., L)`` marks the real documents (for the
+        list context); ``dropout_key`` (training only) turns on the dropout."""
         if dropout_key is not None and self.input_dropout.rate > 0:
             key = jax.random.fold_in(dropout_key, len(self.layers))
             x = self.input_dropout(x, deterministic=False, rngs=key)
@@ -167,6 +309,8 @@ class Scorer(nnx.Module):
                 x = self.dropout(
                     x, deterministic=False, rngs=jax.random.fold_in(dropout_key, i)
                 )
+            if i == 0 and self.list_context:
+                x = jnp.concatenate([x, list_mean(x, mask)], axis=-1)
         return self.out(x)[..., 0]
 
 
@@ -234,6 +378,7 @@ def init_ensemble(config: Config, num_features: int):
             config.hidden,
             config.dropout,
             config.input_dropout,
+            list_context=config.list_context,
             rngs=nnx.Rngs(config.seed + 1000 * member),
         )
         graphdef, state = nnx.split(model)
@@ -268,11 +413,11 @@ def train(
     batch_size = -(-config.batch_size // parallel.size) * parallel.size
     eval_batch_size = -(-config.eval_batch_size // parallel.size) * parallel.size
 
-    scaler = Standardizer.fit(train_set.features)
-    train_buckets = ltr_data.bucketize(scaler(train_set))
-    test_buckets = ltr_data.bucketize(scaler(test_set))
+    pipeline = fit_features(config, train_set)
+    train_buckets = ltr_data.bucketize(pipeline(train_set))
+    test_buckets = ltr_data.bucketize(pipeline(test_set))
 
-    graphdef, params = init_ensemble(config, train_set.num_features)
+    graphdef, params = init_ensemble(config, train_buckets[0].features.shape[-1])
     steps_per_epoch = sum(-(-b.num_queries // batch_size) for b in train_buckets)
     schedule = optax.cosine_decay_schedule(
         config.learning_rate, config.epochs * steps_per_epoch
@@ -282,7 +427,7 @@ def train(
     opt_state = parallel.replicate(optimizer.init(params))
 
     def member_loss(params, features, labels, mask, key):
-        scores = nnx.merge(graphdef, params)(features, key)
+        scores = nnx.merge(graphdef, params)(features, mask, key)
         lists = jnp.sum(jnp.any(mask, axis=-1).astype(jnp.float32))
         # Mean loss per query in the batch (padded, empty lists count for nothing).
         total = loss_fn(scores, labels, where=mask, reduction="sum")
@@ -308,7 +453,9 @@ def train(
     @jax.jit
     def evaluate(params, features, labels, mask):
         # The ensemble's score is the mean of its members' scores.
-        member_scores = jax.vmap(lambda p: nnx.merge(graphdef, p)(features))(params)
+        member_scores = jax.vmap(lambda p: nnx.merge(graphdef, p)(features, mask))(
+            params
+        )
         scores = jnp.mean(member_scores, axis=0)
         ndcgs = [
             jaxrank.metrics.ndcg(scores, labels, where=mask, k=k, no_relevant_value=1.0)
@@ -487,6 +634,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="dropout rate on the input features",
     )
     parser.add_argument(
+        "--feature-transform",
+        choices=FEATURE_TRANSFORMS,
+        default=defaults.feature_transform,
+        help="log: signed log1p then standardise; gauss-rank: each feature through "
+        "its training ECDF and the normal quantile (default %(default)s)",
+    )
+    parser.add_argument(
+        "--list-features",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.list_features,
+        help="also give each document its features standardised within its own "
+        "query (default %(default)s)",
+    )
+    parser.add_argument(
+        "--list-context",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.list_context,
+        help="feed the mean first-layer hidden vector of each list, beside each "
+        "document's own, to the second layer (default %(default)s)",
+    )
+    parser.add_argument(
         "--ensemble",
         type=int,
         default=defaults.ensemble,
@@ -552,6 +720,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
         hidden=tuple(int(h) for h in args.hidden.split(",") if h),
         dropout=args.dropout,
         input_dropout=args.input_dropout,
+        feature_transform=args.feature_transform,
+        list_features=args.list_features,
+        list_context=args.list_context,
         ensemble=args.ensemble,
         lambda_weights=args.lambda_weights,
         temperature=args.temperature,

@@ -47,7 +47,7 @@ def test_training_lowers_loss_and_beats_random_ranking():
     config = example.Config(
         epochs=4,
         batch_size=8,
-        hidden=(32,),
+        hidden=(32, 16),
         learning_rate=3e-3,
         input_dropout=0.0,
         seed=0,
@@ -80,7 +80,7 @@ def test_training_lowers_loss_and_beats_random_ranking():
 def test_ensemble_members_train_independently_and_average():
     train, test = data.make_synthetic((40, 12), **TINY)
     config = example.Config(
-        epochs=2, batch_size=8, hidden=(16,), dropout=0.0, ensemble=2, seed=3
+        epochs=2, batch_size=8, hidden=(16, 8), dropout=0.0, ensemble=2, seed=3
     )
     quiet = dict(show_progress=False, log=lambda _: None)
     pair = example.train(config, train, test, **quiet)
@@ -94,18 +94,79 @@ def test_ensemble_members_train_independently_and_average():
     )
     # The ensemble scores the test set with the mean of its members' scores.
     graphdef, params = pair["model"]
-    scaler = example.Standardizer.fit(train.features)
-    features = np.asarray(scaler(test).features)
+    lists = data.pad_lists(example.fit_features(config, train)(test))
     members = [
         np.asarray(
-            nnx.merge(graphdef, jax.tree.map(lambda x, m=m: x[m], params))(features)
-        )
+            nnx.merge(graphdef, jax.tree.map(lambda x, m=m: x[m], params))(
+                lists.features, lists.mask
+            )
+        )[lists.mask]
         for m in range(2)
     ]
     assert not np.allclose(members[0], members[1])
     np.testing.assert_allclose(
-        pair["test_scores"], np.mean(members, axis=0), rtol=1e-4, atol=1e-5
+        pair["test_scores"][lists.doc_index[lists.mask]],
+        np.mean(members, axis=0),
+        rtol=1e-4,
+        atol=1e-5,
     )
+
+
+def test_features_within_lists_are_standardised_per_query():
+    dataset, _ = data.make_synthetic((6, 2), **TINY)
+    within = example.standardize_within_lists(dataset)
+    offsets = dataset.query_offsets
+    for lo, hi in zip(offsets[:-1], offsets[1:], strict=True):
+        x = dataset.features[lo:hi].astype(np.float64)
+        std = x.std(axis=0)
+        want = (x - x.mean(axis=0)) / np.where(std > 1e-6, std, 1.0)
+        np.testing.assert_allclose(within[lo:hi], want, atol=1e-6)
+    # An affine change of one query's features (positive scale) leaves them unchanged.
+    shifted = dataset.features.copy()
+    shifted[offsets[0] : offsets[1]] = 3.0 * shifted[offsets[0] : offsets[1]] - 7.0
+    np.testing.assert_allclose(
+        example.standardize_within_lists(
+            dataclasses.replace(dataset, features=shifted)
+        ),
+        within,
+        atol=1e-5,
+    )
+    for transform in example.FEATURE_TRANSFORMS:
+        config = example.Config(list_features=True, feature_transform=transform)
+        prepared = example.fit_features(config, dataset)(dataset)
+        assert prepared.num_features == 2 * dataset.num_features
+
+
+def test_gauss_rank_is_monotone_and_normal_on_training_values():
+    rng = np.random.default_rng(0)
+    features = np.stack([rng.exponential(size=400), rng.random(400) < 0.2], axis=1)
+    transform = example.GaussRank.fit(features)
+    out = transform(features)
+    # The continuous feature becomes close to standard normal...
+    assert abs(out[:, 0].mean()) < 0.02 and abs(out[:, 0].std() - 1) < 0.05
+    # ...each feature keeps its order, and new values are clamped at the ends.
+    probe = np.array([[-1.0, 0.0], [0.5, 0.5], [2.0, 1.0], [99.0, 2.0]])
+    mapped = transform(probe)
+    assert np.all(np.diff(mapped, axis=0) >= 0)
+    np.testing.assert_allclose(mapped[-1], out.max(axis=0))
+
+
+def test_list_context_sees_the_list_but_not_its_padding():
+    model = example.Scorer(4, (8, 8), 0.0, list_context=True, rngs=nnx.Rngs(0))
+    x = np.random.default_rng(1).normal(size=(2, 5, 4)).astype(np.float32)
+    mask = np.array([[True] * 5, [True, True, True, False, False]])
+    scores = model(x, mask)
+    # Changing the padded documents changes nothing.
+    noisy = x.copy()
+    noisy[1, 3:] = 100.0
+    np.testing.assert_allclose(model(noisy, mask)[1, :3], scores[1, :3], rtol=1e-6)
+    # Changing one real document changes the scores of the others in its list only.
+    moved = x.copy()
+    moved[0, 4] += 1.0
+    assert not np.allclose(model(moved, mask)[0, :4], scores[0, :4])
+    np.testing.assert_allclose(model(moved, mask)[1], scores[1], rtol=1e-6)
+    with pytest.raises(ValueError, match="two hidden layers"):
+        example.Scorer(4, (8,), 0.0, list_context=True, rngs=nnx.Rngs(0))
 
 
 def test_cross_validation_folds_partition_the_queries():
@@ -140,7 +201,10 @@ def test_command_line_on_letor_files(tmp_path, capsys):
             "--epochs",
             "2",
             "--hidden",
-            "16",
+            "16,8",
+            # Exported without the `_loss` suffix: found all the same.
+            "--loss",
+            "pairwise_mean_squared_error",
             "--no-progress",
             "--predictions-out",
             str(tmp_path / "pred.txt"),
@@ -151,6 +215,7 @@ def test_command_line_on_letor_files(tmp_path, capsys):
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(last) == result
     assert set(result) >= {"ndcg@1", "ndcg@3", "ndcg@5", "ndcg@10"}
+    assert result["loss"] == "pairwise_mean_squared_error"
     predictions = np.loadtxt(tmp_path / "pred.txt")
     assert predictions.shape == (test.num_docs,)
     # The written scores, in file order, reproduce the reported NDCG@10.
@@ -170,7 +235,7 @@ sys.path.insert(0, {here!r})
 import jax, main as example
 from jaxrank import data
 train, test = data.make_synthetic((48, 16), num_features=8, list_size=(3, 12), seed=5)
-config = example.Config(epochs=1, batch_size=8, hidden=(16,), dropout=0.2, seed=0)
+config = example.Config(epochs=1, batch_size=8, hidden=(16, 8), dropout=0.2, seed=0)
 history = example.train(config, train, test, show_progress=False, log=lambda _: None)
 print(json.dumps({{"devices": jax.device_count(), "losses": history["step_losses"],
                   "ndcg": history["metrics"][-1]["ndcg@10"]}}))

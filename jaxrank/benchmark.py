@@ -2,12 +2,13 @@
 
 Run ``python -m jaxrank.benchmark`` (install the ``bench`` extra for the peers). For
 every workload it times ``jit(value_and_grad)`` of the mean loss of jaxrank, keras_rs
-(JAX backend) and rax on the same inputs in this process (median of ``--repeats``
-calls after a warm-up call), beside two floors on the same device: a trivial jitted
-``value_and_grad`` of ``sum(scores * labels)`` of the same shape (short lists) and one
-``jnp.argsort`` of ``n`` floats (long lists). Each workload's peak resident memory is
-measured in a fresh subprocess (device memory on a GPU, resident memory on the CPU),
-beside one that only runs the floor. A peer whose
+(JAX backend) and rax on the same inputs in this process, beside a floor on the same
+device: a trivial jitted ``value_and_grad`` of ``sum(scores * labels)`` of the same
+shape (short lists) or one ``jnp.argsort`` of ``n`` floats (long lists). All of a
+workload's contenders run after a warm-up call in interleaved rounds, at least
+``--repeats`` and for at least ``--min-seconds``; the table gives medians. Each
+workload's peak memory is measured in a fresh subprocess (device memory on a GPU,
+resident memory on the CPU), beside one that only runs the floor. A peer whose
 ``(n, n)`` pair tensors would not fit in ``--mem-budget-gib`` is reported as such
 instead of being run. It also checks that repeated calls do not recompile.
 
@@ -114,17 +115,33 @@ def _trivial(scores, labels):
     return jnp.sum(scores * labels)
 
 
-def _time(fn, args, repeats):
-    """Median seconds of ``repeats`` calls of jitted ``fn`` after a warm-up; and whether
-    the calls reused one compiled program."""
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _time_side_by_side(works, repeats, min_seconds):
+    """Median seconds per call of each jitted ``(fn, args)`` in ``works`` (a dict),
+    and whether its calls reused one compiled program.
+
+    After a warm-up call each, the workloads run in interleaved rounds (one call of
+    each per round) so that they share the machine's state and any drift in it; at
+    least ``repeats`` rounds, and more until ``min_seconds`` have passed, so that
+    sub-millisecond workloads get hundreds of samples.
+    """
+    for fn, args in works.values():
         jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    cache_size = getattr(fn, "_cache_size", lambda: 1)()
-    return statistics.median(times), cache_size == 1
+    times = {name: [] for name in works}
+    start = time.perf_counter()
+    rounds = 0
+    while rounds < repeats or time.perf_counter() - start < min_seconds:
+        for name, (fn, args) in works.items():
+            begin = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            times[name].append(time.perf_counter() - begin)
+        rounds += 1
+    return {
+        name: (
+            statistics.median(times[name]),
+            getattr(fn, "_cache_size", lambda: 1)() == 1,
+        )
+        for name, (fn, _) in works.items()
+    }
 
 
 def _fits(peer, shape, budget_gib):
@@ -178,11 +195,12 @@ def _fmt(seconds):
     return "-" if seconds is None else f"{seconds * 1e3:.3g}"
 
 
-def run_benchmark(losses, shapes, repeats, budget_gib, memory, real_from):
+def run_benchmark(losses, shapes, repeats, min_seconds, budget_gib, memory, real_from):
     """Prints one table per loss; returns the rows as dicts."""
     print(
         f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), "
-        f"jax {jax.__version__}; ms = median of {repeats}, jit(value_and_grad)"
+        f"jax {jax.__version__}; ms = median of at least {repeats} interleaved "
+        f"rounds (and {min_seconds:g} s), jit(value_and_grad)"
     )
     rows = []
     for loss in losses:
@@ -202,7 +220,7 @@ def run_benchmark(losses, shapes, repeats, budget_gib, memory, real_from):
             kinds = ["graded"] + (["real"] if shape[-1] >= real_from else [])
             for kind in kinds:
                 row = {"loss": loss, "shape": shape, "labels": kind}
-                recompiled = False
+                works = {}
                 for peer in PEERS:
                     if not _fits(peer, shape, budget_gib):
                         row[peer] = "too big"
@@ -211,14 +229,14 @@ def run_benchmark(losses, shapes, repeats, budget_gib, memory, real_from):
                     if work is None:
                         row[peer] = "n/a"
                         continue
-                    row[peer], once = _time(*work, repeats)
-                    recompiled |= not once
+                    works[peer] = work
                 floor_peer = (
                     "argsort" if shape[0] == 1 and shape[-1] >= 16384 else "trivial"
                 )
-                row["floor"], _ = _time(
-                    *_workload(floor_peer, loss, shape, kind), repeats
-                )
+                works["floor"] = _workload(floor_peer, loss, shape, kind)
+                timed = _time_side_by_side(works, repeats, min_seconds)
+                recompiled = not all(once for _, once in timed.values())
+                row.update({name: seconds for name, (seconds, _) in timed.items()})
                 peers = [
                     row[p] for p in ("keras_rs", "rax") if isinstance(row[p], float)
                 ]
@@ -327,7 +345,15 @@ def main(argv=None):
         default=list(DEFAULT_SHAPES),
         help='shapes as "lists,n", e.g. 256,32 1,2**20',
     )
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--repeats", type=int, default=7, help="at least this many rounds"
+    )
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=1.0,
+        help="and rounds until this long has passed, per workload",
+    )
     parser.add_argument(
         "--mem-budget-gib",
         type=float,
@@ -358,6 +384,7 @@ def main(argv=None):
         args.losses,
         args.shapes,
         args.repeats,
+        args.min_seconds,
         args.mem_budget_gib,
         not args.no_memory,
         args.real_from,

@@ -286,9 +286,11 @@ def test_auto_dispatch_by_static_shape():
     assert not prefers_sorted_path((1, 64))
     assert not prefers_sorted_path((64, 128))
     assert not prefers_sorted_path((64, 512))
+    assert not prefers_sorted_path((16, 1024))
     assert prefers_sorted_path((1, 1024))
+    assert prefers_sorted_path((4, 768))
     assert prefers_sorted_path((1, 16384))
-    assert prefers_sorted_path((16, 1024))
+    assert prefers_sorted_path((16, 2048))
     assert not prefers_sorted_path(())
     assert losses._hinge_kernel("auto", (1, 2**20)) is hinge_item_losses_sorted
     assert losses._hinge_kernel("auto", (256, 32)) is hinge_item_losses_dense

@@ -22,16 +22,17 @@ A pair exactly at the kink (:math:`m_{ij} = 0`) is inactive: it adds 0 to the va
 :math:`m_{ij}` and of the label test are keras_rs's (difference, then division by
 ``T``, then ``1 -``), so every pair term matches keras_rs bit for bit.
 
-**Algorithm.** A ``lax.scan`` over the partner :math:`j` updates all items :math:`i`
-of all lists at once: the forward pass adds :math:`j`'s hinge term to
-:math:`\\ell_i` (and, when differentiated, :math:`a_{ij}` to :math:`C_i`); the backward
-pass adds :math:`g_j a_{jk}` to every :math:`k`. The validity of both items is folded
-into the labels (:math:`-\\infty` for an invalid item in the higher role,
-:math:`+\\infty` in the lower), so the label test alone rules out invalid pairs. Time
-is :math:`O(n^2)` per list but memory :math:`O(n)`: no ``(n, n)`` pair tensor is ever
-built (the peers' pair tensors spill out of cache or memory as lists grow), and the
-residuals are the inputs and :math:`C`. Short lists are fastest this way;
-:mod:`jaxrank._src.pairs_sorted` takes over for long ones.
+**Algorithm.** A loop over the partner :math:`j` (unrolled for lists of up to 64
+items, else a ``lax.scan``) updates all items :math:`i` of all lists at once: the
+forward pass adds :math:`j`'s hinge term to :math:`\\ell_i` (and, when differentiated,
+:math:`a_{ij}` to :math:`C_i`); the backward pass adds :math:`g_j a_{jk}` to every
+:math:`k`. The validity of both items is folded into the labels (:math:`-\\infty` for
+an invalid item in the higher role, :math:`+\\infty` in the lower), so the label test
+alone rules out invalid pairs. Time is :math:`O(n^2)` per list but memory
+:math:`O(n)`: no ``(n, n)`` pair tensor is ever built (the peers' pair tensors spill
+out of cache or memory as lists grow), and the residuals are the inputs and
+:math:`C`. Short lists are fastest this way; :mod:`jaxrank._src.pairs_sorted` takes
+over for long ones.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from jax import lax
 
 # Partners per scan step: XLA fuses the unrolled steps into one pass over the items.
 _UNROLL = 16
+# Lists up to this long are unrolled whole: one fused pass, no loop, no transposes.
+_FULL_UNROLL = 64
 
 
 def _role_labels(labels, valid):
@@ -56,6 +59,12 @@ def _role_labels(labels, valid):
 def _over_partners(step, init, *per_item):
     """Runs ``carry = step(carry, *partner_values)`` for every partner position of the
     last axis, each ``per_item`` array read at that position (shape ``(...,)``)."""
+    n = per_item[0].shape[-1]
+    if n <= _FULL_UNROLL:
+        carry = init
+        for j in range(n):
+            carry = step(carry, *(x[..., j] for x in per_item))
+        return carry
 
     def body(carry, partner):
         return step(carry, *partner), None

@@ -78,20 +78,24 @@ fewer than 2 items give zeros. Valid scores must be finite (the public loss repl
 list with a non-finite valid score by NaN after the kernel; a NaN here would only
 misplace items in the sort, never hang or crash).
 
-**Crossover.** ``method="auto"`` takes this path for lists of ``n >= 1024`` (measured;
-see :func:`prefers_sorted_path`).
+**Crossover.** ``method="auto"`` takes this path for lists of ``n >= 768`` in batches
+of up to 4 lists and ``n >= 2048`` in larger ones (measured; see
+:func:`prefers_sorted_path`).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 # Crossover of the static dispatch (see prefers_sorted_path).
-_MIN_LIST = 1024
+_MIN_LIST = 2048
+_MIN_LIST_FEW_LISTS = 768
+_FEW_LISTS = 4
 # Every _SEARCH_STRIDE-th query of a long list is searched first (_first_active).
 _SEARCH_STRIDE = 64
 # Lists whose largest label key is below this take one prefix pass per key value
@@ -105,12 +109,14 @@ def prefers_sorted_path(shape) -> bool:
     The all-pairs path (:mod:`jaxrank._src.pairs_dense`) costs :math:`O(n^2)` per
     list, this one :math:`O(n \\log n)` with a larger constant and a fixed overhead per
     call; both need only :math:`O(n)` memory and give the same numbers, so this only
-    picks the faster. Measured with ``jit(value_and_grad)`` of the public loss on a
-    2-core CPU (median ms, all-pairs / sorted): one list of 512: 0.15 / 0.23, 768:
-    0.32 / 0.37, 1024: 0.61 / 0.68, 1536: 2.3 / 0.98, 2048: 2.2 / 1.3; batches
-    (256, 32): 0.37 / 4.8, (64, 256): 1.9 / 5.5, (64, 512): 8.9 / 17.9, (16, 768):
-    5.9 / 6.1, (16, 1024): 7.3 / 6.4, (4, 1024): 3.8 / 2.4, (64, 1024): 31.2 / 30.6.
-    The crossover sits at about 1024 items whatever the batch size.
+    picks the faster. The all-pairs path also spreads a batch over the CPU's cores
+    better. Measured with ``jit(value_and_grad)`` of the public loss on a 2-core CPU
+    (median ms, all-pairs / sorted): one list of 512: 0.20 / 0.35, 640: 0.29 / 0.46,
+    768: 1.1 / 0.58, 1024: 1.4 / 0.67, 1536: 2.3 / 1.1; batches (64, 256): 1.7 /
+    6.9, (16, 512): 1.5 / 3.0, (16, 768): 3.1 / 5.3, (2, 1024): 1.8 / 1.3, (4, 1024):
+    2.4 / 2.2, (16, 1024): 5.1 / 7.3, (64, 1024): 17.4 / 26.2, (8, 1536): 7.0 / 6.4,
+    (4, 2048): 9.7 / 4.9, (16, 2048): 19.1 / 17.2. Hence: this path from 768 items
+    for up to 4 lists, from 2048 items for more.
 
     Args:
       shape: the static shape ``(..., n)`` of the scores.
@@ -118,7 +124,10 @@ def prefers_sorted_path(shape) -> bool:
     Returns:
       True to use the sorted path.
     """
-    return bool(shape) and shape[-1] >= _MIN_LIST
+    if not shape:
+        return False
+    n, lists = shape[-1], math.prod(shape[:-1])
+    return n >= _MIN_LIST or (n >= _MIN_LIST_FEW_LISTS and lists <= _FEW_LISTS)
 
 
 # --- compensated arithmetic ----------------------------------------------------------

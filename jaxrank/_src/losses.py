@@ -88,8 +88,8 @@ def pairwise_hinge_loss(
     (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``); use reverse mode.
 
     Two exact algorithms compute it, both in :math:`O(n)` memory per list.
-    ``"dense"`` visits all :math:`n^2` pairs, one partner at a time (fastest for
-    lists of up to about a thousand items); ``"sorted"`` works from the score order
+    ``"dense"`` visits all :math:`n^2` pairs, one partner at a time (fastest below
+    768 to 2048 items, by batch size); ``"sorted"`` works from the score order
     and prefix sums in :math:`O(n \log n)` time (lists of up to millions of items).
     ``"auto"`` chooses from the static shape at trace time.
 

@@ -403,6 +403,14 @@ def _suffix_smaller(keys, values, lower, levels, compensated, ends=None):
     return state[4], state[5], None if ends is None else state[6][2]
 
 
+def _count_before(mask, ends):
+    """For each ``e`` in ``ends`` (``0..n``), the number of True in ``mask[:e]``."""
+    before = jnp.concatenate(
+        [jnp.zeros((1,), jnp.int32), jnp.cumsum(mask, dtype=jnp.int32)]
+    )
+    return _take(before, ends)
+
+
 def _suffix_smaller_few_keys(
     keys, values, valid, lower, num_keys, compensated, ends=None
 ):
@@ -451,9 +459,7 @@ def _suffix_smaller_few_keys(
     )
     if ends is None:
         return count, total, None
-    valid_before = jnp.cumsum(valid.astype(jnp.int32)) - valid.astype(jnp.int32)
-    valid_before = jnp.concatenate([valid_before, jnp.sum(valid, keepdims=True)])
-    greater = jnp.where(keys < num_keys, _take(valid_before, ends) - not_greater, 0)
+    greater = jnp.where(keys < num_keys, _count_before(valid, ends) - not_greater, 0)
     return count, total, greater
 
 
@@ -478,11 +484,8 @@ def _suffix_smaller_valid(
             topped, values, lower, levels, compensated, ends
         )
         if ends is not None:
-            invalid = (~valid).astype(jnp.int32)
-            invalid_before = jnp.concatenate(
-                [jnp.cumsum(invalid) - invalid, jnp.sum(invalid, keepdims=True)]
-            )
-            greater = greater - jnp.where(topped < top, _take(invalid_before, ends), 0)
+            invalid_before = _count_before(~valid, ends)
+            greater = greater - jnp.where(topped < top, invalid_before, 0)
         return count, total, greater
 
     return lax.cond(

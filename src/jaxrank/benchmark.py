@@ -10,19 +10,27 @@ workload's contenders run after a warm-up call in interleaved rounds, at least
 workload's peak memory is measured in a fresh subprocess (device memory on a GPU,
 resident memory on the CPU), beside one that only runs the floor. A peer whose
 ``(n, n)`` pair tensors would not fit in ``--mem-budget-gib`` is reported as such
-instead of being run. It also checks that repeated calls do not recompile.
+instead of being run. It also checks that repeated calls do not recompile: every
+contender counts how often JAX traced it, and a row is marked ``RECOMPILED`` if any
+was traced more than once.
 
-``--precision`` instead measures jaxrank's float32 sorted hinge at ``n = 2^20``
-against a float64 evaluation (``tests/reference_sorted.py`` of a source checkout).
+``--precision`` instead measures the rounding error of the float32 sorted hinge at
+``n = --precision-n`` (default ``2^20``) against the same loss evaluated in float64
+(:func:`run_precision`).
 
 Losses are looked up in a registry (:data:`LOSSES`): a name maps to the jaxrank
 function (``getattr(jaxrank, ...)``, skipped if absent), the keras_rs class and the
 rax function, so other losses slot in with ``--losses``.
+
+Importing this module has no side effects. Keras reads ``KERAS_BACKEND`` once, when it
+is first imported, so the benchmark sets it to ``"jax"`` (if unset) only when it loads
+keras_rs, and stops with an error if Keras is on another backend.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import statistics
@@ -31,11 +39,11 @@ import sys
 import time
 from typing import NamedTuple
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
+import jaxrank
 
 
 class LossEntry(NamedTuple):
@@ -68,6 +76,8 @@ PEERS = ("jaxrank", "keras_rs", "rax")
 # Bytes per pair a dense peer keeps alive in jit(value_and_grad): keras_rs measured
 # 13.7 GiB at n = 20,000 (about 37 bytes per pair); rax is assumed alike.
 DENSE_BYTES_PER_PAIR = 40
+# Lists at least this long (and alone in their batch) get the argsort floor.
+ARGSORT_FLOOR_FROM = 16384
 
 
 def _labels(kind, shape, rng):
@@ -82,32 +92,50 @@ def _inputs(shape, kind, seed=0):
     return scores, jnp.asarray(_labels(kind, shape, rng))
 
 
+def _import_keras_rs():
+    """keras_rs on Keras's JAX backend, or None if keras_rs is not installed.
+
+    Raises:
+      RuntimeError: if Keras was already imported with another backend, or
+        ``KERAS_BACKEND`` names another one.
+    """
+    if importlib.util.find_spec("keras_rs") is None:
+        return None
+    if "keras" not in sys.modules:
+        os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != "jax":
+        raise RuntimeError(
+            "The keras_rs contender needs Keras's JAX backend, but Keras is running "
+            f"on {backend!r} (KERAS_BACKEND={os.environ.get('KERAS_BACKEND')!r}). "
+            "Set KERAS_BACKEND=jax before Keras is first imported."
+        )
+    import keras_rs
+
+    return keras_rs
+
+
 def _loss_fn(peer, loss):
     """``f(scores, labels) -> scalar`` for ``peer``, or None if it lacks ``loss``."""
-    entry = LOSSES[loss]
-    name = getattr(entry, peer)
+    name = getattr(LOSSES[loss], peer)
     if name is None:
         return None
-    if peer == "jaxrank":
-        import jaxrank
-
-        fn = getattr(jaxrank, name, None)
-        return None if fn is None else (lambda s, y: fn(s, y))
     if peer == "keras_rs":
-        try:
-            import keras_rs
-        except ImportError:
-            return None
-        cls = getattr(keras_rs.losses, name, None)
+        keras_rs = _import_keras_rs()
+        cls = None if keras_rs is None else getattr(keras_rs.losses, name, None)
         if cls is None:
             return None
         instance = cls()
         return lambda s, y: instance(y, s)
-    try:
-        import rax
-    except ImportError:
+    if peer == "jaxrank":
+        module = jaxrank
+    elif importlib.util.find_spec("rax") is None:
         return None
-    fn = getattr(rax, name, None)
+    else:
+        import rax as module
+    fn = getattr(module, name, None)
     return None if fn is None else (lambda s, y: fn(s, y))
 
 
@@ -115,9 +143,30 @@ def _trivial(scores, labels):
     return jnp.sum(scores * labels)
 
 
+class TraceCountingJit:
+    """``jax.jit(fn)`` that counts how many times JAX traced ``fn``.
+
+    The count is a Python side effect of the traced function, so it runs once per
+    trace (once per compiled program) and never when a compiled program is reused:
+    a count above 1 after repeated calls on the same inputs means a recompilation.
+    """
+
+    def __init__(self, fn):
+        self.traces = 0
+
+        def counted(*args):
+            self.traces += 1
+            return fn(*args)
+
+        self._jitted = jax.jit(counted)
+
+    def __call__(self, *args):
+        return self._jitted(*args)
+
+
 def _time_side_by_side(works, repeats, min_seconds):
-    """Median seconds per call of each jitted ``(fn, args)`` in ``works`` (a dict),
-    and whether its calls reused one compiled program.
+    """Median seconds per call of each ``(fn, args)`` in ``works`` (a dict of
+    :class:`TraceCountingJit` and their inputs), and whether it was traced only once.
 
     After a warm-up call each, the workloads run in interleaved rounds (one call of
     each per round) so that they share the machine's state and any drift in it; at
@@ -136,10 +185,7 @@ def _time_side_by_side(works, repeats, min_seconds):
             times[name].append(time.perf_counter() - begin)
         rounds += 1
     return {
-        name: (
-            statistics.median(times[name]),
-            getattr(fn, "_cache_size", lambda: 1)() == 1,
-        )
+        name: (statistics.median(times[name]), fn.traces == 1)
         for name, (fn, _) in works.items()
     }
 
@@ -151,40 +197,46 @@ def _fits(peer, shape, budget_gib):
     return lists * n * n * DENSE_BYTES_PER_PAIR <= budget_gib * 2**30
 
 
+def _floor_peer(shape):
+    return "argsort" if shape[0] == 1 and shape[-1] >= ARGSORT_FLOOR_FROM else "trivial"
+
+
 def _workload(peer, loss, shape, kind):
-    """The jitted callable and its inputs for one workload (None if unavailable)."""
+    """The jitted callable (a :class:`TraceCountingJit`) and its inputs for one
+    workload, or None if ``peer`` lacks ``loss``."""
     args = _inputs(shape, kind)
     if peer == "argsort":
-        # A fresh function: jit caches are per function, and the recompilation check
-        # would otherwise count jnp.argsort's programs for earlier shapes.
-        return jax.jit(lambda x: jnp.argsort(x)), args[:1]
+        return TraceCountingJit(jnp.argsort), args[:1]
     if peer == "trivial":
-        return jax.jit(jax.value_and_grad(_trivial)), args
+        return TraceCountingJit(jax.value_and_grad(_trivial)), args
     fn = _loss_fn(peer, loss)
     if fn is None:
         return None
-    return jax.jit(jax.value_and_grad(fn)), args
+    return TraceCountingJit(jax.value_and_grad(fn)), args
+
+
+_PEAK_MIB_CODE = """\
+import resource, jax
+from jaxrank import benchmark as b
+fn, args = b._workload({peer!r}, {loss!r}, {shape!r}, {kind!r})
+jax.block_until_ready(fn(*args)); jax.block_until_ready(fn(*args))
+stats = jax.devices()[0].memory_stats() or {{}}
+if 'peak_bytes_in_use' in stats:
+    print(stats['peak_bytes_in_use'] / 2**20)
+else:
+    try:
+        status = open('/proc/self/status').read().split('VmHWM:')[1]
+        print(int(status.split()[0]) / 1024)
+    except OSError:
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
 
 
 def _peak_mib(peer, loss, shape, kind):
     """Peak memory (MiB) of a fresh process that runs one workload twice: the device's
     peak bytes in use where the backend reports it (GPU), else the process's peak
     resident set (``VmHWM``; unlike ``ru_maxrss`` it is not inherited across exec)."""
-    code = (
-        "import resource, jax\n"
-        "from jaxrank import benchmark as b\n"
-        f"fn, args = b._workload({peer!r}, {loss!r}, {tuple(shape)!r}, {kind!r})\n"
-        "jax.block_until_ready(fn(*args)); jax.block_until_ready(fn(*args))\n"
-        "stats = jax.devices()[0].memory_stats() or {}\n"
-        "if 'peak_bytes_in_use' in stats:\n"
-        "    print(stats['peak_bytes_in_use'] / 2**20)\n"
-        "else:\n"
-        "    try:\n"
-        "        status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
-        "        print(int(status.split()[0]) / 1024)\n"
-        "    except OSError:\n"
-        "        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
-    )
+    code = _PEAK_MIB_CODE.format(peer=peer, loss=loss, shape=tuple(shape), kind=kind)
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True
     )
@@ -197,6 +249,64 @@ def _fmt(seconds):
     return "-" if seconds is None else f"{seconds * 1e3:.3g}"
 
 
+def _contenders(row, loss, shape, kind, budget_gib):
+    """The workloads to time for one row; marks unavailable peers in ``row``."""
+    works = {}
+    for peer in PEERS:
+        if not _fits(peer, shape, budget_gib):
+            row[peer] = "too big"
+            continue
+        work = _workload(peer, loss, shape, kind)
+        if work is None:
+            row[peer] = "n/a"
+        else:
+            works[peer] = work
+    works["floor"] = _workload(_floor_peer(shape), loss, shape, kind)
+    return works
+
+
+def _peak_cell(loss, shape, kind):
+    mem = _peak_mib("jaxrank", loss, shape, kind)
+    base = _peak_mib(_floor_peer(shape), loss, shape, kind)
+    return "-" if mem is None or base is None else f"{mem:.0f} / {base:.0f}"
+
+
+def _measure(loss, shape, kind, *, repeats, min_seconds, budget_gib, memory):
+    """Times one workload's contenders; returns the row and its table cells."""
+    row = {"loss": loss, "shape": shape, "labels": kind}
+    works = _contenders(row, loss, shape, kind, budget_gib)
+    timed = _time_side_by_side(works, repeats, min_seconds)
+    row.update({name: seconds for name, (seconds, _) in timed.items()})
+    peers = [row[p] for p in ("keras_rs", "rax") if isinstance(row[p], float)]
+    mine = row["jaxrank"] if isinstance(row["jaxrank"], float) else None
+    cells = [str(shape), kind]
+    cells += [v if isinstance(v, str) else _fmt(v) for v in (row[p] for p in PEERS)]
+    cells += [
+        f"{_fmt(row['floor'])} ({_floor_peer(shape)})",
+        f"{min(peers) / mine:.1f}" if peers and mine else "-",
+        f"{mine / row['floor']:.2f}" if mine else "-",
+        _peak_cell(loss, shape, kind) if memory and mine else "-",
+    ]
+    if not all(once for _, once in timed.values()):
+        cells[-1] += " RECOMPILED"
+    return row, cells
+
+
+def _print_table_header(loss):
+    header = (
+        "shape",
+        "labels",
+        *PEERS,
+        "floor",
+        "x faster peer",
+        "x floor",
+        "peak MiB (jaxrank / floor)",
+    )
+    print(f"\n## {loss}")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+
+
 def run_benchmark(losses, shapes, repeats, min_seconds, budget_gib, memory, real_from):
     """Prints one table per loss; returns the rows as dicts."""
     print(
@@ -206,134 +316,143 @@ def run_benchmark(losses, shapes, repeats, min_seconds, budget_gib, memory, real
     )
     rows = []
     for loss in losses:
-        print(f"\n## {loss}")
-        header = (
-            "shape",
-            "labels",
-            *PEERS,
-            "floor",
-            "x faster peer",
-            "x floor",
-            "peak MiB (jaxrank / floor)",
-        )
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
+        _print_table_header(loss)
         for shape in shapes:
             kinds = ["graded"] + (["real"] if shape[-1] >= real_from else [])
             for kind in kinds:
-                row = {"loss": loss, "shape": shape, "labels": kind}
-                works = {}
-                for peer in PEERS:
-                    if not _fits(peer, shape, budget_gib):
-                        row[peer] = "too big"
-                        continue
-                    work = _workload(peer, loss, shape, kind)
-                    if work is None:
-                        row[peer] = "n/a"
-                        continue
-                    works[peer] = work
-                floor_peer = (
-                    "argsort" if shape[0] == 1 and shape[-1] >= 16384 else "trivial"
+                row, cells = _measure(
+                    loss,
+                    shape,
+                    kind,
+                    repeats=repeats,
+                    min_seconds=min_seconds,
+                    budget_gib=budget_gib,
+                    memory=memory,
                 )
-                works["floor"] = _workload(floor_peer, loss, shape, kind)
-                timed = _time_side_by_side(works, repeats, min_seconds)
-                recompiled = not all(once for _, once in timed.values())
-                row.update({name: seconds for name, (seconds, _) in timed.items()})
-                peers = [
-                    row[p] for p in ("keras_rs", "rax") if isinstance(row[p], float)
-                ]
-                mine = row["jaxrank"] if isinstance(row["jaxrank"], float) else None
-                ratio = f"{min(peers) / mine:.1f}" if peers and mine else "-"
-                floor_ratio = f"{mine / row['floor']:.2f}" if mine else "-"
-                peak = "-"
-                if memory and mine:
-                    mem = _peak_mib("jaxrank", loss, shape, kind)
-                    base = _peak_mib(floor_peer, loss, shape, kind)
-                    if mem is not None and base is not None:
-                        peak = f"{mem:.0f} / {base:.0f}"
-                cells = [str(shape), kind]
-                cells += [
-                    v if isinstance(v, str) else _fmt(v)
-                    for v in (row[p] for p in PEERS)
-                ]
-                cells += [
-                    f"{_fmt(row['floor'])} ({floor_peer})",
-                    ratio,
-                    floor_ratio,
-                    peak,
-                ]
-                if recompiled:
-                    cells[-1] += " RECOMPILED"
                 print("| " + " | ".join(cells) + " |", flush=True)
                 rows.append(row)
     return rows
 
 
-def run_precision(n=2**20, seed=0):
-    """Float32 sorted hinge at ``n`` against a float64 evaluation; prints the errors."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    tests = os.path.join(root, "tests")
-    if not os.path.exists(os.path.join(tests, "reference_sorted.py")):
-        raise SystemExit(
-            "--precision needs tests/reference_sorted.py (a source checkout)"
-        )
-    sys.path.insert(0, tests)
-    import reference_sorted
-    from jaxrank._src.pairs_sorted import hinge_item_losses_sorted
+@jax.jit
+def _hinge_losses_and_grad(scores, labels, cotangent):
+    """Per-item sorted hinge losses and the VJP of ``cotangent`` through them."""
 
+    def item_losses(s):
+        return jaxrank.pairwise_hinge_loss(s, labels, method="sorted", reduction="none")
+
+    losses, vjp = jax.vjp(item_losses, scores)
+    return losses, vjp(cotangent)[0]
+
+
+def _float32_and_float64(scores, labels, cotangent):
+    """Losses and gradient in float32, and in float64 on the same (exactly cast)
+    inputs; all four as float64 NumPy arrays."""
+    got = _hinge_losses_and_grad(scores, labels, cotangent)
+    got = [np.asarray(x, np.float64) for x in got]
+    with jax.enable_x64(True):
+        ref = _hinge_losses_and_grad(
+            *(jnp.asarray(x, jnp.float64) for x in (scores, labels, cotangent))
+        )
+        ref = [np.asarray(x, np.float64) for x in ref]
+    return (*got, *ref)
+
+
+def _errors(losses, grad, ref, ref_grad):
+    positive = ref > 0
+    rel = np.abs(losses - ref)[positive] / ref[positive]
+    scale = np.max(np.abs(ref_grad))
+    return {
+        "loss_max_rel_err": float(rel.max()) if rel.size else 0.0,
+        "loss_median_rel_err": float(np.median(rel)) if rel.size else 0.0,
+        "positive_items": int(positive.sum()),
+        "zero_losses_exact": bool(np.all(losses[~positive] == 0)),
+        "grad_err": float(np.max(np.abs(grad - ref_grad)) / scale) if scale else 0.0,
+    }
+
+
+# --precision rounds its scores to multiples of 2^-SCORE_GRID_BITS in (-8, 8): 24
+# significant bits, so every score, difference and margin sign is exact in float32.
+SCORE_GRID_BITS = 20
+
+
+def _dyadic_scores(rng, n):
+    """Random normal scores rounded to the grid of :data:`SCORE_GRID_BITS`, float32."""
+    step = 2.0**-SCORE_GRID_BITS
+    scores = np.round(rng.normal(size=n) / step) * step
+    return np.clip(scores, -8 + step, 8 - step).astype(np.float32)
+
+
+def run_precision(n=2**20, seed=0):
+    """Rounding error of the float32 sorted hinge on one list of ``n`` items.
+
+    Evaluates ``jaxrank.pairwise_hinge_loss(scores, labels, method="sorted",
+    reduction="none")`` and ``jax.vjp`` of it with ``T = 1``, for graded labels 0..4
+    and for real labels in ``[0, 1)``, and for two cotangents: a random one per item
+    (the general backward pass) and one shared by the list (what every reduction
+    without per-item weights hands in, which takes a shortcut). For each it prints
+    the maximum (and median) relative error of the per-item losses over the items
+    with a positive loss, whether zero losses are exactly zero, and the gradient's
+    maximum absolute error divided by its largest magnitude.
+
+    The reference is the same public loss evaluated in float64 (under
+    ``jax.enable_x64``) on the same inputs cast exactly to float64. It is therefore
+    not an independent implementation: it measures the rounding error of the float32
+    arithmetic (its compensated sums included) against float64 arithmetic, not the
+    algorithm's correctness, which the test suite checks against independent
+    references. So that both evaluations find the same pairs, the scores are random
+    normal values rounded to multiples of ``2^-20`` in ``(-8, 8)``: every score
+    difference is then exact in float32 and the margin test
+    ``1 - (s_i - s_j) / T > 0`` has the same outcome in both dtypes, which leaves
+    only the rounding of sums and products to measure (with unrounded scores a few
+    pairs within float32 rounding of the kink would count in one evaluation only,
+    moving some gradient entries by a whole ``1 / T``).
+
+    Args:
+      n: the list length.
+      seed: seeds the scores, labels and random cotangent.
+
+    Returns:
+      One dict per (labels, cotangent) with the printed figures.
+    """
     rng = np.random.default_rng(seed)
-    scores = rng.normal(size=n).astype(np.float32)
-    # A cotangent per item (the general backward pass) and one shared by the list
-    # (what every reduction without per-item weights hands in: the shortcut).
+    scores = _dyadic_scores(rng, n)
     cotangents = {
         "random": rng.normal(size=n).astype(np.float32),
         "uniform": np.ones(n, np.float32),
     }
-
-    @jax.jit
-    def value_and_vjp(s, y, g):
-        losses, vjp = jax.vjp(lambda s: hinge_item_losses_sorted(s, y, y >= 0, 1.0), s)
-        return losses, vjp(g)[0]
-
-    print(f"precision at n = {n} (float32 vs float64), random normal scores, T = 1")
+    print(
+        f"precision at n = {n} (float32 vs float64), random normal scores on a "
+        f"2^-{SCORE_GRID_BITS} grid, T = 1"
+    )
+    results = []
     for kind in ("graded", "real"):
         labels = _labels(kind, (n,), rng)
         for name, cotangent in cotangents.items():
-            losses, grad = value_and_vjp(
-                jnp.asarray(scores)[None],
-                jnp.asarray(labels)[None],
-                jnp.asarray(cotangent)[None],
-            )
-            ref, ref_grad = reference_sorted.hinge_list(
-                scores, labels, labels >= 0, 1.0, cotangent
-            )
-            losses, grad = (
-                np.asarray(losses[0], np.float64),
-                np.asarray(grad[0], np.float64),
-            )
-            positive = ref > 0
-            rel = np.abs(losses - ref)[positive] / ref[positive]
+            err = _errors(*_float32_and_float64(scores, labels, cotangent))
             print(
                 f"  {kind:6s} labels, {name:7s} cotangent: per-item loss max rel err "
-                f"{rel.max():.2e} (median {np.median(rel):.1e}, {positive.sum()} "
-                f"items with loss > 0; zero losses exact: "
-                f"{bool(np.all(losses[~positive] == 0))}); grad max abs err / "
-                f"max|grad| "
-                f"{np.max(np.abs(grad - ref_grad)) / np.max(np.abs(ref_grad)):.2e}"
+                f"{err['loss_max_rel_err']:.2e} (median "
+                f"{err['loss_median_rel_err']:.1e}, {err['positive_items']} items "
+                f"with loss > 0; zero losses exact: {err['zero_losses_exact']}); "
+                f"grad max abs err / max|grad| {err['grad_err']:.2e}"
             )
+            results.append({"labels": kind, "cotangent": name, **err})
+    return results
+
+
+def _size(text):
+    """``"2**20"`` -> ``1048576``."""
+    base, _, power = text.strip().partition("**")
+    return int(base) ** int(power or 1)
 
 
 def _shape(text):
     """``"1,2**20"`` -> ``(1, 1048576)``."""
-
-    def size(part):
-        base, _, power = part.partition("**")
-        return int(base) ** int(power or 1)
-
-    return tuple(size(part.strip()) for part in text.split(","))
+    return tuple(_size(part) for part in text.split(","))
 
 
-def main(argv=None):
+def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m jaxrank.benchmark", description=__doc__.split("\n\n")[0]
     )
@@ -376,11 +495,21 @@ def main(argv=None):
     parser.add_argument(
         "--precision",
         action="store_true",
-        help="only run the float32-vs-float64 check at n = 2^20",
+        help="only run the float32-vs-float64 check of the sorted hinge",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--precision-n",
+        type=_size,
+        default=2**20,
+        help="list length for --precision, e.g. 2**20 (the default)",
+    )
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
     if args.precision:
-        run_precision()
+        run_precision(args.precision_n)
         return
     run_benchmark(
         args.losses,

@@ -1,19 +1,21 @@
 """Learning-to-rank data: LETOR/SVMlight files, synthetic data, padding, batches.
 
-A :class:`RankingDataset` holds documents flat, in file order; :func:`bucketize` pads
-its queries into ``(queries, list_size, features)`` arrays grouped by list length, and
-:func:`batches` cuts those into fixed-shape batches for a training loop.
-:func:`scatter_scores` writes scores of padded lists back in document order.
+A :class:`RankingDataset` holds documents flat, in file order: :func:`load_svmlight`
+reads one from an SVMlight/LETOR file, :func:`make_synthetic` generates train and test
+splits. :func:`bucketize` pads its queries into ``(queries, list_size, features)``
+arrays (:class:`PaddedLists`) grouped by list length, and :func:`batches` cuts those
+into fixed-shape batches for a training loop. :func:`scatter_scores` writes scores of
+padded lists back in document order.
 """
 
-from jaxrank._src.letor import PaddedLists as PaddedLists
-from jaxrank._src.letor import RankingDataset as RankingDataset
-from jaxrank._src.letor import batches as batches
-from jaxrank._src.letor import bucketize as bucketize
-from jaxrank._src.letor import default_list_sizes as default_list_sizes
-from jaxrank._src.letor import load_svmlight as load_svmlight
-from jaxrank._src.letor import pad_lists as pad_lists
-from jaxrank._src.letor import scatter_scores as scatter_scores
+from jaxrank._src.batching import batches as batches
+from jaxrank._src.batching import bucketize as bucketize
+from jaxrank._src.batching import default_list_sizes as default_list_sizes
+from jaxrank._src.batching import pad_lists as pad_lists
+from jaxrank._src.batching import scatter_scores as scatter_scores
+from jaxrank._src.ranking_data import PaddedLists as PaddedLists
+from jaxrank._src.ranking_data import RankingDataset as RankingDataset
+from jaxrank._src.svmlight import load_svmlight as load_svmlight
 from jaxrank._src.synthetic import make_synthetic as make_synthetic
 
 __all__ = [

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jaxrank._src.letor import RankingDataset
+from jaxrank._src.ranking_data import RankingDataset
 
 # Share of labels 0, 1, 2, 3, 4 over all documents (skewed toward 0, as in LETOR data).
 _LABEL_SHARES = (0.5, 0.25, 0.14, 0.08, 0.03)

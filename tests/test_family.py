@@ -282,12 +282,12 @@ def test_blocks_equal_dense(name, lambda_weights, rng):
 
 
 def test_auto_block_size_blocks_long_lists():
-    from jaxrank._src import pairs_blocked
+    from jaxrank._src import pair_blocks
 
-    assert pairs_blocked.block_size_for((64, 256), None) == 256  # dense
-    block = pairs_blocked.block_size_for((1, 16384), None)
-    assert 1 <= block < 16384 and block * 16384 <= pairs_blocked.PAIR_BUDGET
-    assert pairs_blocked.block_size_for((2, 5), 100) == 5
+    assert pair_blocks.block_size_for((64, 256), None) == 256  # dense
+    block = pair_blocks.block_size_for((1, 16384), None)
+    assert 1 <= block < 16384 and block * 16384 <= pair_blocks.PAIR_BUDGET
+    assert pair_blocks.block_size_for((2, 5), 100) == 5
 
 
 # --- gradients ------------------------------------------------------------------------

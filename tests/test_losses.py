@@ -1,7 +1,7 @@
 """`jaxrank.pairwise_hinge_loss` against the float64 reference in `reference.py`.
 
 Weighting and reduction are shared by both pair kernels, so they are tested in full on
-the default (dense) path; the sorted kernel is tested through the per-item losses and
+the all-pairs path; the sorted kernel is tested through the per-item losses and
 their vector-Jacobian product, which is everything it computes. Calls are jitted (one
 compile per shape and option set is far cheaper than eager dispatch of a new shape), and
 the sorted path, whose compile is slower, runs on a lean set of shapes.
@@ -21,7 +21,7 @@ import reference as ref
 
 REDUCTIONS = ["sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none"]
 SCALAR_REDUCTIONS = REDUCTIONS[:-1]
-METHODS = ["dense", "sorted"]
+METHODS = ["all_pairs", "sorted"]
 WEIGHT_KINDS = [None, "scalar", "item", "list", "list1"]
 
 # Float32 results against float64 references.
@@ -91,9 +91,11 @@ def hinge(
 
 
 def all_values(scores, labels, *, where=None, weights=None, temperature=1.0):
-    """``{reduction: value}`` for every reduction, in one compile (dense path)."""
+    """``{reduction: value}`` for every reduction, in one compile (all-pairs path)."""
     args = (scores, labels, where, weights, temperature)
-    return dict(zip(REDUCTIONS, _jit_all_values(*args, method="dense"), strict=True))
+    return dict(
+        zip(REDUCTIONS, _jit_all_values(*args, method="all_pairs"), strict=True)
+    )
 
 
 def value_and_grads(
@@ -193,7 +195,7 @@ def test_worked_examples(kwargs, expected, jit):
 
 
 # The sorted path compiles slowly: one signature (the batched examples at T = 1).
-WORKED_PER_METHOD = [("dense", *example) for example in WORKED_EXAMPLES] + [
+WORKED_PER_METHOD = [("all_pairs", *example) for example in WORKED_EXAMPLES] + [
     ("sorted", *example)
     for example in WORKED_EXAMPLES
     if "scores" not in example[0] and "temperature" not in example[0]
@@ -259,7 +261,7 @@ def test_defaults(rng):
 KERNEL_CASES = [((0,), 1.0), ((1,), 1.0), ((2,), 2.0), ((7,), 0.3), ((3, 0), 1.0)]
 KERNEL_CASES += [((3, 5), 1.0), ((2, 3, 4), 1.0)]
 SORTED_KERNEL_SHAPES = [(0,), (7,), (3, 5), (2, 3, 4)]
-KERNEL_PER_METHOD = [("dense", shape, t) for shape, t in KERNEL_CASES] + [
+KERNEL_PER_METHOD = [("all_pairs", shape, t) for shape, t in KERNEL_CASES] + [
     ("sorted", shape, t) for shape, t in KERNEL_CASES if shape in SORTED_KERNEL_SHAPES
 ]
 
@@ -339,7 +341,8 @@ def test_property_sorted_kernel(case):
 
 
 @pytest.mark.parametrize(
-    "method, t", [("dense", 1.0), ("dense", 0.5), ("dense", 2.0)] + [("sorted", 0.5)]
+    "method, t",
+    [("all_pairs", 1.0), ("all_pairs", 0.5), ("all_pairs", 2.0)] + [("sorted", 0.5)],
 )
 def test_kink_has_zero_value_and_gradient(t, method):
     # A (3, 5) batch; the last two items of each list are masked out (and padded with
@@ -446,7 +449,7 @@ def test_ignored_item_with_bad_score_changes_nothing(bad, how, method, rng):
     np.testing.assert_array_equal(item, clean[0])
     np.testing.assert_array_equal(grad, clean[1])
     assert grad[0, 3] == 0.0
-    if method == "dense":  # and through every reduction, with weights
+    if method == "all_pairs":  # and through every reduction, with weights
         kw = dict(where=where, weights=np.full((3, 1), 2.0, np.float32))
         values = all_values(scores, labels, **kw)
         scores[0, 3] = 0.0
@@ -475,14 +478,14 @@ def test_bad_valid_score_poisons_only_its_list(bad, method, rng):
     want_grad = ref.hinge_item_losses_vjp(scores, labels, valid, 1.0, cot)
     np.testing.assert_allclose(item[[0, 2]], want[[0, 2]], rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(grad[[0, 2]], want_grad[[0, 2]], rtol=RTOL, atol=ATOL)
-    if method == "dense":
+    if method == "all_pairs":
         for reduction, value in all_values(scores, labels).items():
             assert np.isnan(value).any(), reduction
 
 
 @pytest.mark.parametrize(
     "dtype, method",
-    [(jnp.bfloat16, "dense"), (jnp.float16, "dense"), (jnp.bfloat16, "sorted")],
+    [(jnp.bfloat16, "all_pairs"), (jnp.float16, "all_pairs"), (jnp.bfloat16, "sorted")],
 )
 def test_half_precision_computes_in_float32(dtype, method, rng):
     scores, labels, where = make_inputs(rng, (3, 5))
@@ -496,7 +499,7 @@ def test_half_precision_computes_in_float32(dtype, method, rng):
     np.testing.assert_allclose(
         grad.astype(jnp.float32), want_grad.astype(dtype).astype(jnp.float32), rtol=1e-2
     )
-    if method == "dense":  # weights and reductions in low precision too
+    if method == "all_pairs":  # weights and reductions in low precision too
         weights = jnp.asarray(make_weights("item", (3, 5), rng), dtype)
         got = all_values(low, labels.astype(dtype), where=where, weights=weights)
         want = all_values(up, labels, where=where, weights=weights.astype(jnp.float32))
@@ -507,7 +510,7 @@ def test_half_precision_computes_in_float32(dtype, method, rng):
 
 @pytest.mark.parametrize(
     "label_dtype, method",
-    [(jnp.int32, "dense"), (jnp.int8, "dense"), (jnp.uint8, "dense")]
+    [(jnp.int32, "all_pairs"), (jnp.int8, "all_pairs"), (jnp.uint8, "all_pairs")]
     + [(jnp.int32, "sorted")],
 )
 def test_integer_labels_under_strict_promotion(label_dtype, method, rng):
@@ -519,11 +522,11 @@ def test_integer_labels_under_strict_promotion(label_dtype, method, rng):
     cot = rng.normal(size=(3, 5)).astype(np.float32)
     with jax.numpy_dtype_promotion("strict"):
         item, vjp = kernel_check(scores, int_labels, where, cot, 1.0, method)
-        if method == "dense":  # weights and reductions too
+        if method == "all_pairs":  # weights and reductions too
             kw = dict(where=where, weights=weights)
             value, (grad, _) = value_and_grads(scores, int_labels, **kw)
     labels64 = np.asarray(labels, np.float64)
-    if method == "dense":
+    if method == "all_pairs":
         np.testing.assert_allclose(
             value, ref.pairwise_hinge_loss(scores, labels64, **kw), rtol=RTOL, atol=ATOL
         )

@@ -21,13 +21,13 @@ from jaxrank import metrics
 FUNCTIONS = {
     "ndcg": (metrics.ndcg, ref.ndcg, True),
     "dcg": (metrics.dcg, ref.dcg, True),
-    "mean_reciprocal_rank": (
-        metrics.mean_reciprocal_rank,
+    "reciprocal_rank": (
+        metrics.reciprocal_rank,
         ref.mean_reciprocal_rank,
         False,
     ),
-    "mean_average_precision": (
-        metrics.mean_average_precision,
+    "average_precision": (
+        metrics.average_precision,
         ref.mean_average_precision,
         True,
     ),
@@ -194,19 +194,17 @@ def test_ties_break_by_position_and_key_shuffles_them():
     scores = jnp.zeros((3,))
     labels = jnp.array([0.0, 0.0, 1.0])
     # Equal scores: item 0 ranks first, item 2 last.
-    assert metrics.mean_reciprocal_rank(scores, labels) == pytest.approx(1 / 3)
-    assert metrics.mean_reciprocal_rank(scores, labels[::-1]) == 1.0
+    assert metrics.reciprocal_rank(scores, labels) == pytest.approx(1 / 3)
+    assert metrics.reciprocal_rank(scores, labels[::-1]) == 1.0
     keys = jax.random.split(jax.random.key(0), 60)
-    rr = jax.vmap(lambda key: metrics.mean_reciprocal_rank(scores, labels, key=key))(
-        keys
-    )
+    rr = jax.vmap(lambda key: metrics.reciprocal_rank(scores, labels, key=key))(keys)
     np.testing.assert_allclose(
         sorted(set(np.round(np.asarray(rr), 5))), [1 / 3, 1 / 2, 1.0], rtol=1e-4
     )
     # A key changes nothing without ties.
     distinct = jnp.array([0.3, 0.1, 0.2])
-    with_key = metrics.mean_reciprocal_rank(distinct, labels, key=keys[0])
-    assert with_key == metrics.mean_reciprocal_rank(distinct, labels) == 0.5
+    with_key = metrics.reciprocal_rank(distinct, labels, key=keys[0])
+    assert with_key == metrics.reciprocal_rank(distinct, labels) == 0.5
 
 
 def test_ties_agree_with_keras_rs_where_the_value_is_tie_invariant(rng):
@@ -333,7 +331,7 @@ def test_per_list_values_feed_flax_nnx_average(rng):
     average = nnx.metrics.Average()
     with jax.numpy_dtype_promotion("standard"):  # nnx's Average mixes int and float
         for i in range(2):
-            average.update(values=metrics.mean_reciprocal_rank(scores[i], labels[i]))
+            average.update(values=metrics.reciprocal_rank(scores[i], labels[i]))
         got = average.compute()
     want = ref.mean_reciprocal_rank(scores, labels).mean()
     np.testing.assert_allclose(got, want, rtol=1e-6)

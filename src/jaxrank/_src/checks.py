@@ -1,61 +1,49 @@
-"""Trace-time validation and normalisation of ranking-loss inputs.
+"""Trace-time checks of every user argument, with errors that name the argument.
 
-Every public loss funnels its arguments through :func:`prepare_inputs`, so shape and
-dtype mistakes surface as a ``ValueError``/``TypeError`` naming the offending argument
-before any array arithmetic runs, and every loss sees the same conventions:
-
-* the list is the last axis; any leading axes are batch axes;
-* an item is *valid* when its label is ``>= 0`` and its ``where`` entry is True;
-* invalid items' scores are replaced by 0 with a select, so an ``inf``/``NaN`` padding
-  score can reach neither the value nor the gradient;
-* a NaN or infinite score on a *valid* item marks its whole list as non-finite: the
-  kernels see that score as 0 and the reduction reports the list's losses as NaN
-  (keras_rs, which multiplies by pair masks, also returns NaN there);
-* 16-bit scores are computed in float32; labels and weights are cast to the compute
-  dtype explicitly, so the code runs under ``jax_numpy_dtype_promotion="strict"``.
+Each ``check_*`` function validates one argument of the public API and returns it
+normalised (an array, a Python float, a canonical name); a mistake raises a
+``TypeError`` (wrong kind of value) or ``ValueError`` (wrong shape or range) whose
+message names the argument and says what was expected and what was received, before
+any array arithmetic runs. Everything here is static: shapes, dtypes and Python
+values, never the contents of a traced array.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+import numbers
+import warnings
+from collections.abc import Callable
+from typing import Any, get_args
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none")
+from jaxrank._src.types import HingeMethod, Reduction
 
-
-class RankingInputs(NamedTuple):
-    """Validated inputs of a ranking loss, all of the scores' shape ``(..., n)``.
-
-    Attributes:
-      scores: scores in the compute dtype; invalid items' scores are 0.
-      labels: labels in the compute dtype.
-      valid: bool, True where the item takes part in the loss.
-      weights: per-item weights broadcast to the scores' shape (ones if none given).
-      nonfinite_lists: bool of the leading shape, True for lists with a NaN or infinite
-        score on a valid item (their losses are reported as NaN).
-      given_weights: the weights as the caller gave them (``None`` if none), whose sum
-        is the divisor of the ``"mean_with_sample_weight"`` reduction.
-    """
-
-    scores: jax.Array
-    labels: jax.Array
-    valid: jax.Array
-    weights: jax.Array
-    nonfinite_lists: jax.Array
-    given_weights: jax.Array | None
+REDUCTIONS: tuple[str, ...] = get_args(Reduction)
+HINGE_METHODS: tuple[str, ...] = get_args(HingeMethod)
 
 
 def compute_dtype(dtype) -> jnp.dtype:
-    """The dtype losses are computed in: float32 for 16-bit floats, else ``dtype``."""
+    """The dtype losses and metrics compute in: float32 for 16-bit floats, else
+    ``dtype``."""
     dtype = jnp.dtype(dtype)
     return jnp.dtype(jnp.float32) if dtype.itemsize < 4 else dtype
 
 
-def _describe(x) -> str:
+def describe(x) -> str:
+    """``"shape (...) and dtype ..."`` of an array-like, for error messages."""
     return f"shape {tuple(jnp.shape(x))} and dtype {jnp.result_type(x)}"
+
+
+def _is_real(dtype) -> bool:
+    return bool(
+        jnp.issubdtype(dtype, jnp.integer)
+        or jnp.issubdtype(dtype, jnp.floating)
+        or dtype == jnp.bool_
+    )
 
 
 def check_scores(scores) -> jax.Array:
@@ -64,7 +52,7 @@ def check_scores(scores) -> jax.Array:
         scores = jnp.asarray(scores)
     if not jnp.issubdtype(scores.dtype, jnp.floating):
         raise TypeError(
-            f"`scores` must be a floating-point array; received {_describe(scores)}. "
+            f"`scores` must be a floating-point array; received {describe(scores)}. "
             "Cast integer scores with `.astype(jnp.float32)`."
         )
     if scores.ndim < 1:
@@ -80,28 +68,27 @@ def check_same_shape(name: str, x, scores: jax.Array) -> jax.Array:
     if x.shape != scores.shape:
         raise ValueError(
             f"`{name}` must have the shape of `scores` {tuple(scores.shape)}; "
-            f"received {_describe(x)}."
+            f"received {describe(x)}."
         )
     return x
 
 
 def check_labels(labels, scores: jax.Array) -> jax.Array:
-    """Checks ``labels`` are numeric with the scores' shape."""
+    """Returns ``labels`` as an array after checking they are real numbers with the
+    scores' shape."""
     labels = check_same_shape("labels", labels, scores)
-    real = jnp.issubdtype(labels.dtype, jnp.integer) or jnp.issubdtype(
-        labels.dtype, jnp.floating
-    )
-    if not (real or labels.dtype == jnp.bool_):
-        raise TypeError(f"`labels` must be real numbers; received {_describe(labels)}.")
+    if not _is_real(labels.dtype):
+        raise TypeError(f"`labels` must be real numbers; received {describe(labels)}.")
     return labels
 
 
 def check_where(where, scores: jax.Array) -> jax.Array:
-    """Checks ``where`` is a boolean mask with the scores' shape."""
+    """Returns ``where`` as an array after checking it is a boolean mask with the
+    scores' shape."""
     where = check_same_shape("where", where, scores)
     if where.dtype != jnp.bool_:
         raise TypeError(
-            f"`where` must be a boolean mask; received {_describe(where)}. "
+            f"`where` must be a boolean mask; received {describe(where)}. "
             "Use `where=mask.astype(bool)` for a 0/1 mask."
         )
     return where
@@ -125,6 +112,16 @@ def weights_kind(weights, scores_shape: tuple[int, ...]) -> str:
         f"`weights` must be a scalar, per item {tuple(scores_shape)}, or per list "
         f"{leading} or {leading + (1,)}; received shape {shape}."
     )
+
+
+def check_weights(weights, scores_shape: tuple[int, ...]) -> tuple[jax.Array, str]:
+    """Returns ``weights`` as an array and its :func:`weights_kind`, after checking
+    they are real numbers of an accepted shape."""
+    weights = jnp.asarray(weights)
+    kind = weights_kind(weights, scores_shape)
+    if not _is_real(weights.dtype):
+        raise TypeError(f"`weights` must be numeric; received {describe(weights)}.")
+    return weights, kind
 
 
 def check_temperature(temperature) -> float:
@@ -160,52 +157,108 @@ def check_reduction(reduction) -> str:
     return reduction
 
 
-def prepare_inputs(scores, labels, *, where=None, weights=None) -> RankingInputs:
-    """Validates a loss's arrays and returns them normalised (see module docstring).
+def check_lambda_weights(lambda_weights):
+    """Returns ``lambda_weights`` after checking it is None or a
+    :class:`jaxrank.LambdaWeight`."""
+    from jaxrank._src.lambda_weights import LambdaWeight  # it imports this module
 
-    Args:
-      scores: ``(..., n)`` floating scores.
-      labels: ``(..., n)`` numeric labels; a label ``< 0`` marks an item to ignore.
-      where: optional ``(..., n)`` boolean mask; False marks an item to ignore.
-      weights: optional scalar, per-item ``(..., n)`` or per-list ``(...)``/``(..., 1)``
-        weights.
+    if lambda_weights is not None and not isinstance(lambda_weights, LambdaWeight):
+        raise TypeError(
+            "`lambda_weights` must be None or a jaxrank lambda weight such as "
+            "`jaxrank.DCGLambdaWeight()`; received "
+            f"{type(lambda_weights).__name__} {lambda_weights!r}."
+        )
+    return lambda_weights
 
-    Returns:
-      A :class:`RankingInputs`.
 
-    Raises:
-      TypeError, ValueError: naming the argument and what was received.
+def check_hinge_method(method, lambda_weights) -> str:
+    """Returns the canonical hinge ``method`` after checking it can run.
+
+    ``"dense"``, the name of ``"all_pairs"`` before 0.2, is accepted with a
+    ``DeprecationWarning``.
     """
-    scores = check_scores(scores)
-    labels = check_labels(labels, scores)
-    dtype = compute_dtype(scores.dtype)
-    scores = scores.astype(dtype)
-    labels = labels.astype(dtype)
-    valid = labels >= jnp.zeros((), dtype)
-    if where is not None:
-        valid = valid & check_where(where, scores)
-    finite = jnp.isfinite(scores)
-    nonfinite_lists = jnp.any(valid & ~finite, axis=-1)
-    scores = jnp.where(valid & finite, scores, jnp.zeros((), dtype))
+    if method == "dense":
+        warnings.warn(
+            '`method="dense"` is deprecated; it is now called "all_pairs".',
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        method = "all_pairs"
+    if method not in HINGE_METHODS:
+        raise ValueError(
+            f"`method` must be one of {HINGE_METHODS}; received {method!r}."
+        )
+    if lambda_weights is not None and method == "sorted":
+        raise ValueError(
+            '`method` must be "auto" or "all_pairs" when `lambda_weights` are given '
+            "(the sorted path has no per-pair weights); received 'sorted'."
+        )
+    return method
 
-    given_weights = None
-    full_weights = jnp.ones(scores.shape, dtype)
-    if weights is not None:
-        given_weights = jnp.asarray(weights)
-        kind = weights_kind(given_weights, scores.shape)
-        if not (
-            jnp.issubdtype(given_weights.dtype, jnp.integer)
-            or jnp.issubdtype(given_weights.dtype, jnp.floating)
-            or given_weights.dtype == jnp.bool_
-        ):
-            raise TypeError(
-                f"`weights` must be numeric; received {_describe(given_weights)}."
-            )
-        given_weights = given_weights.astype(dtype)
-        per_item = given_weights
-        if kind == "list" and per_item.shape == scores.shape[:-1]:
-            per_item = per_item[..., None]
-        full_weights = jnp.broadcast_to(per_item, scores.shape)
-    return RankingInputs(
-        scores, labels, valid, full_weights, nonfinite_lists, given_weights
-    )
+
+def _is_int(x) -> bool:
+    return isinstance(x, numbers.Integral | np.integer) and not isinstance(x, bool)
+
+
+def check_block_size(block_size) -> int | None:
+    """Returns ``block_size`` after checking it is None or a static int >= 1."""
+    if block_size is None:
+        return None
+    if not _is_int(block_size) or block_size < 1:
+        raise ValueError(
+            f"`block_size` must be None or an int >= 1; received {block_size!r}."
+        )
+    return int(block_size)
+
+
+def check_cutoff(name: str, value) -> int | None:
+    """Returns a rank cut-off (``k``, ``topn``) after checking it is None or an
+    int >= 1."""
+    if value is None:
+        return None
+    if not _is_int(value) or value < 1:
+        raise ValueError(
+            f"`{name}` must be None or a positive integer; received {name}={value!r}."
+        )
+    return int(value)
+
+
+def check_seed(seed) -> int | None:
+    """Returns ``seed`` after checking it is None or an int."""
+    if seed is not None and not _is_int(seed):
+        raise TypeError(f"`seed` must be None or an int; received {seed!r}.")
+    return seed
+
+
+def check_list_rank(name: str, x: jax.Array) -> None:
+    """Checks a keras_rs-convention array has rank 1 ``(list_size,)`` or 2."""
+    if x.ndim not in (1, 2):
+        raise ValueError(
+            f"`{name}` must have rank 1 (list_size,) or 2 (batch, list_size); received "
+            f"shape {tuple(x.shape)}. For more batch axes use the functional API."
+        )
+
+
+def check_elementwise(name: str, fn: Callable[[Any], Any], x: jax.Array) -> jax.Array:
+    """Returns ``fn(x)`` in ``x``'s dtype after checking it kept ``x``'s shape."""
+    out = jnp.asarray(fn(x)).astype(x.dtype)
+    if out.shape != x.shape:
+        raise ValueError(
+            f"`{name}` must map its input elementwise; it returned shape "
+            f"{out.shape} for an input of shape {x.shape}."
+        )
+    return out
+
+
+def check_list_weights(weights, scores_shape: tuple[int, ...]) -> None:
+    """Checks the ``weights`` of a per-list loss are not per item (a scalar or per
+    list; for lists of one item, per item and per list coincide)."""
+    if weights is None or scores_shape[-1] == 1:
+        return
+    if weights_kind(weights, scores_shape) == "item":
+        leading = tuple(scores_shape[:-1])
+        raise ValueError(
+            "`weights` of a per-list loss must be a scalar or per list "
+            f"{leading} or {leading + (1,)}; received per-item shape "
+            f"{tuple(jnp.shape(weights))}."
+        )

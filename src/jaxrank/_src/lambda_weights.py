@@ -14,11 +14,11 @@ part (:meth:`LambdaWeight.pair_weights`), so a loss can evaluate the pair weight
 block of rows at a time and never hold an ``(n, n)`` array. Calling an instance,
 ``lw(scores, labels, where=None)``, returns the dense ``(..., n, n)`` matrix.
 
-Conventions (the loss conventions of :mod:`jaxrank._src.losses`):
+Conventions (the loss conventions of :mod:`jaxrank.losses`):
 
 * **Ranks** are 1-based positions in the order of decreasing score among the valid
-  items; equal scores keep their order in the list (rax's tie rule, not random);
-  ignored items rank after all valid items.
+  items; equal scores keep their order in the list (rax's tie rule, and the rule of
+  :mod:`jaxrank.metrics`); ignored items rank after all valid items.
 * **Ignored items** (label < 0 or ``where`` False) have weight 0 in every pair.
 * **Item weights** of a loss multiply its per-item losses and do not enter the lambda
   weights (rax also scales the gains by them; call rax-style code with
@@ -32,42 +32,18 @@ from __future__ import annotations
 import abc
 import dataclasses
 import functools
-import numbers
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrank._src.checks import prepare_inputs
+from jaxrank._src import ranking
+from jaxrank._src.checks import check_cutoff
+from jaxrank._src.inputs import finite_scores, prepare_inputs
 from jaxrank._src.metrics import default_discount_fn, default_gain_fn
 
 Features = tuple[jax.Array, ...]
-
-
-def ranks_by_score(scores: jax.Array, valid: jax.Array) -> jax.Array:
-    """1-based ranks by decreasing score; ties keep list order; invalid items last.
-
-    Args:
-      scores: ``(..., n)`` scores.
-      valid: ``(..., n)`` bool.
-
-    Returns:
-      ``(..., n)`` int32 ranks, a permutation of ``1..n`` per list.
-    """
-    iota = lax.broadcasted_iota(jnp.int32, scores.shape, scores.ndim - 1)
-    # Stable sort on (invalid, -score): the keys rax's `sort_by` uses.
-    order = lax.sort((~valid, -scores, iota), num_keys=2, is_stable=True)[2]
-    # Sorting (order, iota) by `order` inverts the permutation.
-    return lax.sort((order, iota), num_keys=1)[1] + 1
-
-
-def _check_topn(topn) -> int | None:
-    if topn is None:
-        return None
-    if isinstance(topn, bool) or not isinstance(topn, numbers.Integral) or topn < 1:
-        raise ValueError(f"`topn` must be None or an int >= 1; received {topn!r}.")
-    return int(topn)
 
 
 class LambdaWeight(abc.ABC):
@@ -118,7 +94,8 @@ class LambdaWeight(abc.ABC):
           where: optional ``(..., n)`` boolean mask; False = ignore the item.
         """
         inputs = prepare_inputs(scores, labels, where=where)
-        return _dense_weights(self, inputs.scores, inputs.labels, inputs.valid)
+        scores, _ = finite_scores(inputs)
+        return _dense_weights(self, scores, inputs.labels, inputs.valid)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -165,7 +142,7 @@ def _gains(lw, labels, valid) -> jax.Array:
     if not lw.normalize:
         return gains
     # The ideal order ranks items by gain; cut at topn; a zero ideal DCG counts as 1.
-    ideal_ranks = ranks_by_score(gains, valid).astype(gains.dtype)
+    ideal_ranks = ranking.ranks(gains, valid).astype(gains.dtype)
     counted = valid if lw.topn is None else valid & (ideal_ranks <= lw.topn)
     discounts = lw.discount_fn(ideal_ranks).astype(gains.dtype)
     ideal = jnp.sum(jnp.where(counted, gains * discounts, zero), axis=-1)
@@ -214,10 +191,10 @@ class DCGLambdaWeight(LambdaWeight):
     discount_fn: Callable[[jax.Array], jax.Array] = default_discount_fn
 
     def __post_init__(self):
-        _check_topn(self.topn)
+        check_cutoff("topn", self.topn)
 
     def item_features(self, scores, labels, valid):
-        ranks = ranks_by_score(scores, valid).astype(scores.dtype)
+        ranks = ranking.ranks(scores, valid).astype(scores.dtype)
         discounts = self.discount_fn(ranks).astype(scores.dtype)
         if self.topn is not None:
             discounts = jnp.where(
@@ -275,10 +252,10 @@ class DCG2LambdaWeight(LambdaWeight):
     light_discount: bool = False
 
     def __post_init__(self):
-        _check_topn(self.topn)
+        check_cutoff("topn", self.topn)
 
     def item_features(self, scores, labels, valid):
-        ranks = ranks_by_score(scores, valid).astype(scores.dtype)
+        ranks = ranking.ranks(scores, valid).astype(scores.dtype)
         return _gains(self, labels, valid), ranks
 
     def pair_weights(self, rows, cols, list_size):

@@ -1,8 +1,8 @@
-"""Functional ranking losses in the optax/rax convention.
+"""Ranking losses in the optax/rax convention.
 
 Every loss takes ``scores`` then ``labels``, with the options keyword-only. The last
 axis is the list; any leading axes are batch axes (so a loss can be ``vmap``-ed).
-Shared conventions, enforced by :func:`jaxrank._src.checks.prepare_inputs`:
+Conventions shared by every loss:
 
 * **Ignored items.** An item whose label is negative (keras_rs uses -1) or whose
   ``where`` entry is False takes part in no pair and has loss 0. Its score can be
@@ -11,60 +11,104 @@ Shared conventions, enforced by :func:`jaxrank._src.checks.prepare_inputs`:
   labels equal) has loss 0 and gradient 0.
 * **Ties.** Two items with equal labels form no pair; equal scores are an ordinary
   difference of 0.
-* **Non-finite scores.** A NaN or infinite score on a *valid* item makes every per-item
-  loss of its list NaN (so any reduction is NaN); the gradient for that list is 0.
-  Other lists are unaffected. keras_rs returns NaN in these cases too.
+* **Non-finite scores.** A NaN or infinite score on a *valid* item makes every loss
+  of its list NaN (so any reduction is NaN); the gradient for that list is 0. Other
+  lists are unaffected. keras_rs returns NaN in these cases too.
 * **Precision.** bfloat16/float16 inputs are computed and returned in float32; float64
   inputs (with ``jax_enable_x64``) stay float64.
 * **Weights.** A scalar, per item (the scores' shape), or per list (the leading shape,
-  or the leading shape plus a trailing 1). A weight multiplies the per-item losses of
-  its item or list.
-* **Reductions** use Keras's names; see :mod:`jaxrank._src.reductions`.
+  or the leading shape plus a trailing 1). A weight multiplies the losses of its item
+  or list.
+* **Reductions** use Keras's names. ``"none"`` (or ``None``) returns the weighted
+  losses (per item, or per list for ListMLE); ``"sum"`` their sum;
+  ``"sum_over_batch_size"`` (the default) and ``"mean"`` divide the sum by the number
+  of entries, ignored items included, as Keras counts them;
+  ``"mean_with_sample_weight"`` divides it by the sum of the weights as given (a
+  scalar counts once, a per-list weight once per list). A zero divisor gives 0.
+* **Gradients** are hand-written ``jax.custom_vjp`` rules with :math:`O(n)` residuals
+  (for the hinge, logistic and soft zero-one losses) or plain autodiff of
+  :math:`O(n)` computations (squared error, ListMLE). ``custom_vjp`` rules out
+  forward mode (``jax.jvp``, ``jax.jacfwd``); use reverse mode.
 """
 
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
+from jax.typing import ArrayLike
 
-from jaxrank._src import pairs_blocked, pairs_dense, pairs_sorted
-from jaxrank._src.checks import check_reduction, check_temperature, prepare_inputs
+from jaxrank._src import checks, hinge_allpairs, hinge_sorted, pair_blocks, ranking
+from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.lambda_weights import LambdaWeight
+from jaxrank._src.numerics import safe_divide
 from jaxrank._src.reductions import reduce_losses
+from jaxrank._src.types import HingeMethod, Reduction
 
-HINGE_METHODS = ("auto", "dense", "sorted")
+_ARGS = """scores: ``(..., n)`` floating scores; the last axis is the list.
+      labels: ``(..., n)`` relevance labels (integer or float); negative = ignore.
+      where: optional ``(..., n)`` boolean mask; False = ignore the item.
+      weights: optional scalar, per-item ``(..., n)`` or per-list ``(...)`` or
+        ``(..., 1)`` weights, multiplying the per-item losses."""
+_REDUCTION = """reduction: ``"sum_over_batch_size"`` (default) or ``"mean"``, ``"sum"``,
+        ``"mean_with_sample_weight"``, ``"none"``/``None`` (per-item losses)."""
+_RETURNS = (
+    """A scalar, or per-item losses of the labels' shape for ``reduction="none"``."""
+)
+_BLOCK_SIZE = """block_size: static number of rows per block, or None (default) to
+        choose: all rows at once when the pair slab is small, blocks of rows
+        otherwise."""
 
 
-def check_hinge_method(method: str, lambda_weights: LambdaWeight | None) -> str:
-    """Returns ``method`` after checking it names a hinge algorithm that can run."""
-    if method not in HINGE_METHODS:
-        raise ValueError(
-            f"`method` must be one of {HINGE_METHODS}; received {method!r}."
-        )
-    if lambda_weights is not None and method == "sorted":
-        raise ValueError(
-            '`method` must be "auto" or "dense" when `lambda_weights` are given (the '
-            "sorted path has no per-pair weights); received 'sorted'."
-        )
-    return method
+def _documented(fn):
+    """Fills the argument descriptions every loss shares into ``fn``'s docstring."""
+    fn.__doc__ = fn.__doc__.format(
+        args=_ARGS, reduction=_REDUCTION, returns=_RETURNS, block_size=_BLOCK_SIZE
+    )
+    return fn
+
+
+def _kernel_inputs(scores, labels, where, weights):
+    """Prepared inputs, the scores a kernel may see, and the non-finite lists."""
+    inputs = prepare_inputs(scores, labels, where=where, weights=weights)
+    kernel_scores, nonfinite_lists = finite_scores(inputs)
+    return inputs, kernel_scores, nonfinite_lists
+
+
+def _reduce_item_losses(
+    item_losses: jax.Array,
+    inputs: RankingInputs,
+    nonfinite_lists: jax.Array,
+    reduction: str,
+) -> jax.Array:
+    return reduce_losses(
+        item_losses,
+        reduction,
+        weights=inputs.weights,
+        valid=inputs.valid,
+        nonfinite=nonfinite_lists[..., None],
+        weight_sum=inputs.weight_sum,
+    )
 
 
 def _hinge_kernel(method: str, shape: tuple[int, ...]):
+    """The hinge kernel ``method`` names for scores of static ``shape``."""
     if method == "sorted" or (
-        method == "auto" and pairs_sorted.prefers_sorted_path(shape)
+        method == "auto" and hinge_sorted.prefers_sorted_path(shape)
     ):
-        return pairs_sorted.hinge_item_losses_sorted
-    return pairs_dense.hinge_item_losses_dense
+        return hinge_sorted.hinge_losses_sorted
+    return hinge_allpairs.hinge_losses_allpairs
 
 
+@_documented
 def pairwise_hinge_loss(
-    scores: jax.Array,
-    labels: jax.Array,
+    scores: ArrayLike,
+    labels: ArrayLike,
     *,
-    where: jax.Array | None = None,
-    weights: jax.Array | None = None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     temperature: float = 1.0,
-    reduction: str | None = "sum_over_batch_size",
-    method: str = "auto",
+    reduction: Reduction | None = "sum_over_batch_size",
+    method: HingeMethod = "auto",
     lambda_weights: LambdaWeight | None = None,
 ) -> jax.Array:
     r"""Pairwise hinge loss, with the numbers of ``keras_rs.losses.PairwiseHingeLoss``.
@@ -74,44 +118,40 @@ def pairwise_hinge_loss(
 
     .. math::
 
-        \ell_i = w_i \sum_j [y_i - y_j > 0]\,
-                 \max\Bigl(0,\ 1 - \frac{s_i - s_j}{T}\Bigr),
+        \ell_i = w_i \sum_j [y_i - y_j > 0]\,\lambda_{{ij}}\,
+                 \max\Bigl(0,\ 1 - \frac{{s_i - s_j}}{{T}}\Bigr),
 
-    where :math:`w_i` is item :math:`i`'s weight and :math:`T` the temperature. The
-    per-item losses are then reduced (module docstring of :mod:`jaxrank._src.losses`
-    for the conventions on ignored items, ties, empty lists and NaN scores).
+    where :math:`w_i` is item :math:`i`'s weight, :math:`T` the temperature and
+    :math:`\lambda_{{ij}} = 1` unless ``lambda_weights`` are given. The per-item
+    losses are then reduced (see :mod:`jaxrank.losses` for the conventions on
+    ignored items, ties, empty lists and NaN scores).
 
     The gradient is a hand-written ``jax.custom_vjp``: a pair exactly at the kink
     (:math:`1 - (s_i - s_j)/T = 0`) contributes 0 to value and gradient, as
     ``jax.nn.relu`` does, and only :math:`O(n)` numbers per list are kept for the
-    backward pass. ``custom_vjp`` rules out forward-mode differentiation
-    (``jax.jvp``, ``jax.jacfwd``, ``jax.hessian``); use reverse mode.
+    backward pass.
 
-    Two exact algorithms compute it, both in :math:`O(n)` memory per list.
-    ``"dense"`` visits all :math:`n^2` pairs, one partner at a time (fastest below
-    768 to 2048 items, by batch size); ``"sorted"`` works from the score order
-    and prefix sums in :math:`O(n \log n)` time (lists of up to millions of items).
-    ``"auto"`` chooses from the static shape at trace time.
+    Two exact algorithms compute it, both in :math:`O(n)` memory per list and with
+    the same numbers. ``"all_pairs"`` visits all :math:`n^2` pairs, one partner at a
+    time, without building a pair tensor (fastest for short lists); ``"sorted"``
+    works from the score order and prefix sums in :math:`O(n \log n)` time (lists of
+    up to millions of items). ``"auto"`` chooses from the static shape at trace
+    time: the sorted path from 768 items in batches of up to 4 lists and from 2048
+    items in larger batches. Lambda weights need per-pair values, which the sorted
+    path cannot take: with them every pair is visited, in blocks of rows whose size
+    keeps memory bounded.
 
     Args:
-      scores: ``(..., n)`` floating scores; the last axis is the list.
-      labels: ``(..., n)`` relevance labels (integer or float); negative = ignore.
-      where: optional ``(..., n)`` boolean mask; False = ignore the item.
-      weights: optional scalar, per-item ``(..., n)`` or per-list ``(...)`` or
-        ``(..., 1)`` weights.
+      {args}
       temperature: static Python float > 0 that divides score differences.
-      reduction: ``"sum_over_batch_size"`` (default) or ``"mean"``, ``"sum"``,
-        ``"mean_with_sample_weight"``, ``"none"``/``None`` (per-item losses).
-      method: ``"auto"`` (default), ``"dense"`` or ``"sorted"``.
-      lambda_weights: optional lambda weights :math:`\lambda_{ij}` such as
-        :class:`jaxrank.DCGLambdaWeight`, multiplying each pair's hinge (beyond
-        keras_rs). They need per-pair values, so the sorted path cannot take them:
-        ``"auto"`` then computes the pairs densely for short lists and in blocks of
-        rows for long ones (:mod:`jaxrank._src.pairs_blocked`), ``"dense"`` always
-        densely, and ``"sorted"`` raises ``ValueError``.
+      {reduction}
+      method: ``"auto"`` (default), ``"all_pairs"`` or ``"sorted"`` (``"dense"`` is
+        a deprecated name of ``"all_pairs"``).
+      lambda_weights: optional lambda weights :math:`\lambda_{{ij}}` such as
+        :class:`jaxrank.DCGLambdaWeight` (beyond keras_rs); not with ``"sorted"``.
 
     Returns:
-      A scalar, or per-item losses of the labels' shape for ``reduction="none"``.
+      {returns}
 
     Raises:
       TypeError, ValueError: at trace time, for inputs of the wrong dtype or shape, a
@@ -122,7 +162,7 @@ def pairwise_hinge_loss(
       >>> import jaxrank
       >>> labels = jnp.array([1.0, 0.0, 1.0, 3.0, 2.0])
       >>> scores = jnp.array([1.0, 3.0, 2.0, 4.0, 0.8])
-      >>> print(f"{jaxrank.pairwise_hinge_loss(scores, labels):.2f}")
+      >>> print(f"{{jaxrank.pairwise_hinge_loss(scores, labels):.2f}}")
       2.32
       >>> jaxrank.pairwise_hinge_loss(
       ...     jnp.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]]),
@@ -135,26 +175,388 @@ def pairwise_hinge_loss(
       keras_rs ``PairwiseHingeLoss``; Herbrich, Graepel and Obermayer, *Large margin
       rank boundaries for ordinal regression* (2000).
     """
-    temperature = check_temperature(temperature)
-    reduction = check_reduction(reduction)
-    lambda_weights = pairs_blocked.check_lambda_weights(lambda_weights)
-    method = check_hinge_method(method, lambda_weights)
-    inputs = prepare_inputs(scores, labels, where=where, weights=weights)
-    if lambda_weights is not None:
-        item_losses = _lambda_hinge(inputs, temperature, lambda_weights, method)
-        return reduce_losses(item_losses, inputs, reduction)
-    kernel = _hinge_kernel(method, inputs.scores.shape)
-    item_losses = kernel(inputs.scores, inputs.labels, inputs.valid, temperature)
-    return reduce_losses(item_losses, inputs, reduction)
+    temperature = checks.check_temperature(temperature)
+    reduction = checks.check_reduction(reduction)
+    lambda_weights = checks.check_lambda_weights(lambda_weights)
+    method = checks.check_hinge_method(method, lambda_weights)
+    inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
+    if lambda_weights is None:
+        kernel = _hinge_kernel(method, kernel_scores.shape)
+        item_losses = kernel(kernel_scores, inputs.labels, inputs.valid, temperature)
+    else:
+        item_losses = pair_blocks.pair_losses(
+            kernel_scores,
+            inputs.labels,
+            inputs.valid,
+            pair_blocks.HINGE,
+            temperature=temperature,
+            lambda_weights=lambda_weights,
+            block_size=None,
+        )
+    return _reduce_item_losses(item_losses, inputs, nonfinite, reduction)
 
 
-def _lambda_hinge(inputs, temperature, lambda_weights, method):
-    """Per-item hinge losses with lambda weights, from the row-block pair kernel."""
-    block_size = inputs.scores.shape[-1] if method == "dense" else None
-    return pairs_blocked.pair_item_losses(
-        inputs,
-        pairs_blocked.HINGE,
+def _pair_term_loss(
+    term, scores, labels, where, weights, temperature, reduction, lambda_weights, block
+):
+    """A pairwise loss summed by the row-block kernel, checked and reduced."""
+    temperature = checks.check_temperature(temperature)
+    reduction = checks.check_reduction(reduction)
+    lambda_weights = checks.check_lambda_weights(lambda_weights)
+    block = checks.check_block_size(block)
+    inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
+    item_losses = pair_blocks.pair_losses(
+        kernel_scores,
+        inputs.labels,
+        inputs.valid,
+        term,
         temperature=temperature,
         lambda_weights=lambda_weights,
-        block_size=block_size,
+        block_size=block,
+    )
+    return _reduce_item_losses(item_losses, inputs, nonfinite, reduction)
+
+
+@_documented
+def pairwise_logistic_loss(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    temperature: float = 1.0,
+    reduction: Reduction | None = "sum_over_batch_size",
+    lambda_weights: LambdaWeight | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Pairwise logistic (RankNet) loss, with the numbers of keras_rs.
+
+    Item :math:`i`'s loss sums a logistic penalty over the valid items :math:`j` it
+    should outrank:
+
+    .. math::
+
+        \ell_i = w_i \sum_j [y_i - y_j > 0]\,\lambda_{{ij}}\,
+                 \log\Bigl(1 + e^{{-(s_i - s_j)/T}}\Bigr),
+
+    with :math:`\lambda_{{ij}} = 1` unless ``lambda_weights`` are given. The penalty
+    is evaluated as :math:`\max(0, -x) + \operatorname{{log1p}}(e^{{-|x|}})`, which
+    neither overflows nor loses digits (keras_rs writes ``log(1 + ...)``, equal to
+    float rounding). The gradient, a ``jax.custom_vjp`` with :math:`O(n)` residuals,
+    is :math:`-\sigma(-x)/T` per pair. Long lists are computed in blocks of rows
+    (``block_size``), so memory stays :math:`O(\text{{rows}} \times n)` per list
+    while time is :math:`O(n^2)`.
+
+    Args:
+      {args}
+      temperature: static Python float > 0 that divides score differences.
+      {reduction}
+      lambda_weights: optional lambda weights such as
+        :class:`jaxrank.DCGLambdaWeight`, multiplying each pair's term.
+      {block_size}
+
+    Returns:
+      {returns}
+
+    Raises:
+      TypeError, ValueError: at trace time, for inputs of the wrong dtype or shape,
+        a non-positive temperature, an unknown reduction, or a bad
+        ``lambda_weights`` or ``block_size``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> import jaxrank
+      >>> labels = jnp.array([1.0, 0.0, 1.0, 3.0, 2.0])
+      >>> scores = jnp.array([1.0, 3.0, 2.0, 4.0, 0.8])
+      >>> print(f"{{jaxrank.pairwise_logistic_loss(scores, labels):.4f}}")
+      1.7071
+
+    References:
+      keras_rs ``PairwiseLogisticLoss``; Burges et al., *Learning to rank using
+      gradient descent* (2005).
+    """
+    return _pair_term_loss(
+        pair_blocks.LOGISTIC,
+        scores,
+        labels,
+        where,
+        weights,
+        temperature,
+        reduction,
+        lambda_weights,
+        block_size,
+    )
+
+
+@_documented
+def pairwise_soft_zero_one_loss(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    temperature: float = 1.0,
+    reduction: Reduction | None = "sum_over_batch_size",
+    lambda_weights: LambdaWeight | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Pairwise soft zero-one loss, with the numbers of keras_rs.
+
+    A smooth count of mis-ordered pairs:
+
+    .. math::
+
+        \ell_i = w_i \sum_j [y_i - y_j > 0]\,\lambda_{{ij}}\,
+                 \sigma\Bigl(-\frac{{s_i - s_j}}{{T}}\Bigr),
+
+    with :math:`\sigma` the logistic sigmoid and :math:`\lambda_{{ij}} = 1` unless
+    ``lambda_weights`` are given. keras_rs writes :math:`1 - \sigma(x)` for
+    :math:`x > 0`; :math:`\sigma(-x)` is the same number without the cancellation.
+    The gradient, a ``jax.custom_vjp`` with :math:`O(n)` residuals, is
+    :math:`-\sigma(x)\sigma(-x)/T` per pair. Long lists are computed in blocks of
+    rows (``block_size``).
+
+    Args:
+      {args}
+      temperature: static Python float > 0 that divides score differences.
+      {reduction}
+      lambda_weights: optional lambda weights such as
+        :class:`jaxrank.DCGLambdaWeight`, multiplying each pair's term.
+      {block_size}
+
+    Returns:
+      {returns}
+
+    Raises:
+      TypeError, ValueError: at trace time, for inputs of the wrong dtype or shape,
+        a non-positive temperature, an unknown reduction, or a bad
+        ``lambda_weights`` or ``block_size``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> import jaxrank
+      >>> labels = jnp.array([1.0, 0.0, 1.0, 3.0, 2.0])
+      >>> scores = jnp.array([1.0, 3.0, 2.0, 4.0, 0.8])
+      >>> print(f"{{jaxrank.pairwise_soft_zero_one_loss(scores, labels):.4f}}")
+      0.8610
+
+    References:
+      keras_rs ``PairwiseSoftZeroOneLoss``.
+    """
+    return _pair_term_loss(
+        pair_blocks.SOFT_ZERO_ONE,
+        scores,
+        labels,
+        where,
+        weights,
+        temperature,
+        reduction,
+        lambda_weights,
+        block_size,
+    )
+
+
+def _squared_error_item_losses(scores, labels, valid) -> jax.Array:
+    """:math:`\\sum_j v_j ((y_i - y_j) - (s_i - s_j))^2` for valid i, in O(n).
+
+    With residuals :math:`e = y - s` centred over the valid items,
+    :math:`d = e - \\bar e`, the sum is :math:`m d_i^2 + \\sum_j v_j d_j^2` for
+    :math:`m` valid items; centring avoids the cancellation of the raw moments.
+    """
+    dtype = scores.dtype
+    zero = jnp.zeros((), dtype)
+    residuals = jnp.where(valid, labels - scores, zero)
+    count = jnp.sum(valid, axis=-1, keepdims=True).astype(dtype)
+    mean = safe_divide(jnp.sum(residuals, axis=-1, keepdims=True), count)
+    centred = jnp.where(valid, residuals - mean, zero)
+    spread = jnp.sum(jnp.square(centred), axis=-1, keepdims=True)
+    return jnp.where(valid, count * jnp.square(centred) + spread, zero)
+
+
+@_documented
+def pairwise_mean_squared_error(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    reduction: Reduction | None = "sum_over_batch_size",
+    lambda_weights: LambdaWeight | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Pairwise squared error of score differences against label differences.
+
+    Over every ordered pair of distinct valid items (equal labels included),
+
+    .. math::
+
+        \ell_i = w_i \sum_{{j \ne i}} \lambda_{{ij}}\,
+                 \bigl((y_i - y_j) - (s_i - s_j)\bigr)^2,
+
+    with the numbers of keras_rs's ``PairwiseMeanSquaredError`` (which has no
+    temperature: it accepts one and ignores it). Without lambda weights the per-item
+    sums have a closed form: with residuals :math:`e = y - s` centred over the
+    :math:`m` valid items, :math:`d = e - \bar e`,
+
+    .. math:: \ell_i = w_i \Bigl(m\,d_i^2 + \sum_j d_j^2\Bigr),
+
+    computed in :math:`O(n)` time and memory per list, differentiated by plain
+    autodiff (also :math:`O(n)`; this path also has forward mode). With
+    ``lambda_weights`` the pair terms are summed explicitly, in blocks of rows
+    (``block_size``).
+
+    Args:
+      {args}
+      {reduction}
+      lambda_weights: optional lambda weights such as
+        :class:`jaxrank.LabelDiffLambdaWeight`, multiplying each pair's term.
+      block_size: with ``lambda_weights``, static rows per block or None to choose.
+
+    Returns:
+      {returns}
+
+    Raises:
+      TypeError, ValueError: at trace time, for inputs of the wrong dtype or shape,
+        an unknown reduction, or a bad ``lambda_weights`` or ``block_size``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> import jaxrank
+      >>> labels = jnp.array([1.0, 0.0, 1.0, 3.0, 2.0])
+      >>> scores = jnp.array([1.0, 3.0, 2.0, 4.0, 0.8])
+      >>> print(f"{{jaxrank.pairwise_mean_squared_error(scores, labels):.3f}}")
+      19.104
+
+    References:
+      keras_rs ``PairwiseMeanSquaredError``.
+    """
+    if lambda_weights is not None:
+        return _pair_term_loss(
+            pair_blocks.SQUARED,
+            scores,
+            labels,
+            where,
+            weights,
+            1.0,
+            reduction,
+            lambda_weights,
+            block_size,
+        )
+    reduction = checks.check_reduction(reduction)
+    checks.check_block_size(block_size)
+    inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
+    item_losses = _squared_error_item_losses(kernel_scores, inputs.labels, inputs.valid)
+    return _reduce_item_losses(item_losses, inputs, nonfinite, reduction)
+
+
+# keras_rs's ListMLE constants: the floor inside the log, and the fill of ignored items.
+_LIST_MLE_EPSILON = 1e-10
+_LIST_MLE_FILL = -1e9
+
+
+def _list_mle_losses(scores, labels, valid, temperature):
+    """Per-list negative log-likelihoods ``(...)`` with keras_rs's arithmetic."""
+    dtype = scores.dtype
+    fill = jnp.full((), _LIST_MLE_FILL, dtype)
+    # keras_rs's order: decreasing label, equal labels in list order, ignored last.
+    order = ranking.rank_order(labels, valid)
+    logits = jnp.take_along_axis(scores, order, axis=-1)
+    ranked_valid = jnp.take_along_axis(valid, order, axis=-1)
+    logits = logits / jnp.asarray(temperature, dtype)
+    has_items = jnp.any(valid, axis=-1, keepdims=True)
+    top = jnp.max(
+        jnp.where(ranked_valid, logits, fill), axis=-1, keepdims=True, initial=fill
+    )
+    top = jnp.where(has_items, top, jnp.zeros((), dtype))
+    # Shifted by the largest logit, exp cannot overflow (the log-sum-exp trick).
+    logits = jnp.where(ranked_valid, logits - top, fill)
+    tail_sums = jnp.flip(jnp.cumsum(jnp.flip(jnp.exp(logits), -1), axis=-1), -1)
+    log_probs = logits - jnp.log(tail_sums + jnp.asarray(_LIST_MLE_EPSILON, dtype))
+    log_probs = jnp.where(ranked_valid, log_probs, jnp.zeros((), dtype))
+    return -jnp.sum(log_probs, axis=-1)
+
+
+def list_mle_loss(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    temperature: float = 1.0,
+    reduction: Reduction | None = "sum_over_batch_size",
+) -> jax.Array:
+    r"""ListMLE loss, with the numbers of ``keras_rs.losses.ListMLELoss``.
+
+    Order each list's valid items by decreasing label, :math:`\pi(1), \pi(2), \dots,
+    \pi(m)`. The loss is the negative log-probability of that order when items are
+    drawn one at a time with probability proportional to :math:`e^{s/T}`:
+
+    .. math::
+
+        L = -w \sum_{k=1}^{m} \Bigl(z_k - \log\bigl(\epsilon
+            + \textstyle\sum_{l \ge k} e^{z_l}\bigr)\Bigr), \qquad
+        z_k = \frac{s_{\pi(k)}}{T} - \max_l \frac{s_{\pi(l)}}{T},
+
+    with keras_rs's :math:`\epsilon = 10^{-10}`. Subtracting the maximum makes every
+    exponential at most 1 (the log-sum-exp trick); the :math:`\epsilon` floor is
+    keras_rs's, kept so the numbers agree (it bounds each term when scores span more
+    than about 23/T). Cost: one sort and a reverse cumulative sum, :math:`O(n \log
+    n)` time and :math:`O(n)` memory per list; the gradient is plain autodiff of
+    that computation, also :math:`O(n)`.
+
+    Conventions: **ties** in labels keep their order in the list (the first-listed
+    item is drawn first), which is also what keras_rs does on the JAX backend; a
+    list with tied labels therefore has one of the orders consistent with its
+    labels, not an average over them. The loss is per list, so ``"none"`` returns
+    the leading shape and weights are per list. Other conventions are those of
+    :mod:`jaxrank.losses`.
+
+    Args:
+      scores: ``(..., n)`` floating scores; the last axis is the list.
+      labels: ``(..., n)`` relevance labels (integer or float); negative = ignore.
+      where: optional ``(..., n)`` boolean mask; False = ignore the item.
+      weights: optional scalar or per-list ``(...)``/``(..., 1)`` weights (per-item
+        weights have no meaning for a per-list loss and are refused).
+      temperature: static Python float > 0 that divides the scores.
+      reduction: ``"sum_over_batch_size"`` (default) or ``"mean"`` (both divide by
+        the number of lists), ``"sum"``, ``"mean_with_sample_weight"``,
+        ``"none"``/``None`` (per-list losses of the leading shape).
+
+    Returns:
+      A scalar, or per-list losses of shape ``scores.shape[:-1]`` for
+      ``reduction="none"``.
+
+    Raises:
+      TypeError, ValueError: at trace time, for inputs of the wrong dtype or shape,
+        per-item weights, a non-positive temperature or an unknown reduction.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> import jaxrank
+      >>> labels = jnp.array([[3.0, 2.0, 1.0, 0.0], [0.0, 1.0, 2.0, -1.0]])
+      >>> scores = jnp.array([[0.8, 0.6, 0.4, 0.2], [1.0, 1.8, 2.0, 5.0]])
+      >>> jaxrank.list_mle_loss(scores, labels, reduction="none")
+      Array([2.6211944, 1.1534532], dtype=float32)
+
+    References:
+      keras_rs ``ListMLELoss``; Xia et al., *Listwise approach to learning to rank:
+      theory and algorithm* (2008).
+    """
+    temperature = checks.check_temperature(temperature)
+    reduction = checks.check_reduction(reduction)
+    inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
+    shape = kernel_scores.shape
+    checks.check_list_weights(weights, shape)
+    losses = _list_mle_losses(kernel_scores, inputs.labels, inputs.valid, temperature)
+    # A list's weight sits on each of its items (an empty list's loss is 0 anyway).
+    if shape[-1] > 0:
+        list_weights = inputs.weights[..., 0]
+    else:
+        list_weights = jnp.ones(shape[:-1], kernel_scores.dtype)
+    return reduce_losses(
+        losses,
+        reduction,
+        weights=list_weights,
+        nonfinite=nonfinite,
+        weight_sum=inputs.weight_sum,
     )

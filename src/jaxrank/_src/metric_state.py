@@ -15,6 +15,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxrank._src.numerics import safe_divide
+
 
 class WeightedMean(NamedTuple):
     r"""Running totals of a weighted mean, :math:`\sum_l w_l v_l / \sum_l w_l`.
@@ -80,6 +82,4 @@ class WeightedMean(NamedTuple):
 
     def compute(self) -> jax.Array:
         """The weighted mean so far; 0 when the total weight is 0."""
-        zero = self.count == 0
-        count = jnp.where(zero, jnp.ones((), self.count.dtype), self.count)
-        return jnp.where(zero, jnp.zeros((), self.total.dtype), self.total / count)
+        return safe_divide(self.total, self.count)

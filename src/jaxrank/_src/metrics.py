@@ -11,7 +11,8 @@ Conventions shared by every metric:
   deterministically by position in the list: of two items with equal scores, the
   one with the lower index ranks first. Passing a PRNG ``key`` breaks ties at
   random instead (each tied group is put in a uniformly random order). ``+inf``
-  ranks first and ``-inf`` last among the valid items.
+  ranks first and ``-inf`` last among the valid items. The lambda weights and
+  ListMLE use the same rule.
 * **Ignored items.** An item is ignored when its label is negative (``-1`` is the
   usual padding label) or ``where`` is ``False`` for it. Ignored items are ranked
   after every valid item, so they never take a position from a valid one, and
@@ -20,8 +21,8 @@ Conventions shared by every metric:
 * **NaN.** A ``NaN`` score on a *valid* item makes that list's value ``NaN``.
 * **Cut-off.** ``k=None`` uses the whole list; ``k`` larger than ``n`` is the same
   as ``k=None``.
-* **Binary relevance.** :func:`mean_reciprocal_rank`,
-  :func:`mean_average_precision`, :func:`precision_at_k` and :func:`recall_at_k`
+* **Binary relevance.** :func:`reciprocal_rank`,
+  :func:`average_precision`, :func:`precision_at_k` and :func:`recall_at_k`
   count an item as relevant when its label is at least 1 (keras_rs's threshold);
   labels between 0 and 1 are not relevant.
 * **Dtypes.** Scores must be floating; labels (and weights) are cast to the
@@ -30,15 +31,19 @@ Conventions shared by every metric:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
+from jax.typing import ArrayLike
 
 from jaxrank._src import checks
+from jaxrank._src.inputs import RankingInputs, prepare_inputs
+from jaxrank._src.numerics import safe_divide
+from jaxrank._src.ranking import rank_order
 
 Array = jax.Array
 
@@ -62,66 +67,25 @@ def default_discount_fn(ranks: Array) -> Array:
 
 
 class _Lists(NamedTuple):
-    """Validated inputs, every array of the scores' shape in the compute dtype."""
+    """Validated inputs of a metric."""
 
-    scores: Array  # invalid items' scores replaced by 0
-    labels: Array  # invalid items' labels replaced by 0
-    valid: Array  # bool
-    weights: Array | None  # 0 on invalid items
+    inputs: RankingInputs
+    weights: Array  # per item, 0 on invalid items
     nan_lists: Array  # bool, leading shape: a valid item has a NaN score
 
 
-def _check_k(k):
-    if k is None:
-        return
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"`k` must be None or a positive integer; received k={k!r}.")
-
-
 def _prepare(scores, labels, where, weights) -> _Lists:
-    scores = checks.check_scores(scores)
-    labels = checks.check_labels(labels, scores)
-    dtype = checks.compute_dtype(scores.dtype)
-    scores = scores.astype(dtype)
-    labels = labels.astype(dtype)
-    zero = jnp.zeros((), dtype)
-    valid = labels >= zero
-    if where is not None:
-        valid = valid & checks.check_where(where, scores)
-    if weights is not None:
-        weights = jnp.asarray(weights)
-        kind = checks.weights_kind(weights, scores.shape)
-        if not (
-            jnp.issubdtype(weights.dtype, jnp.number) or weights.dtype == jnp.bool_
-        ):
-            raise TypeError(
-                f"`weights` must be numeric; received dtype {weights.dtype}."
-            )
-        weights = weights.astype(dtype)
-        if kind == "list" and weights.shape == scores.shape[:-1]:
-            weights = weights[..., None]
-        weights = jnp.where(valid, jnp.broadcast_to(weights, scores.shape), zero)
+    inputs = prepare_inputs(scores, labels, where=where, weights=weights)
+    zero = jnp.zeros((), inputs.scores.dtype)
     return _Lists(
-        scores=jnp.where(valid, scores, zero),
-        labels=jnp.where(valid, labels, zero),
-        valid=valid,
-        weights=weights,
-        nan_lists=jnp.any(valid & jnp.isnan(scores), axis=-1),
+        inputs=inputs,
+        weights=jnp.where(inputs.valid, inputs.weights, zero),
+        nan_lists=jnp.any(jnp.isnan(inputs.scores), axis=-1),
     )
 
 
 def _ranking(lists: _Lists, key) -> Array:
-    """Indices that put each list in rank order: valid items by score, then ignored."""
-    shape = lists.scores.shape
-    axis = len(shape) - 1
-    position = lax.broadcasted_iota(jnp.int32, shape, axis)
-    operands = [jnp.where(lists.valid, 0, 1).astype(jnp.int32), -lists.scores]
-    if key is not None:
-        operands.append(jax.random.bits(key, shape, jnp.uint32))
-    *_, order = lax.sort(
-        (*operands, position), dimension=axis, is_stable=True, num_keys=len(operands)
-    )
-    return order
+    return rank_order(lists.inputs.scores, lists.inputs.valid, key)
 
 
 def _in_rank_order(x: Array, order: Array) -> Array:
@@ -144,37 +108,20 @@ def _finish(values: Array, lists: _Lists) -> Array:
     return jnp.where(lists.nan_lists, jnp.full((), jnp.nan, values.dtype), values)
 
 
-def _safe_divide(num: Array, den: Array, if_zero) -> Array:
-    zero = den == 0
-    return jnp.where(zero, if_zero, num / jnp.where(zero, jnp.ones((), den.dtype), den))
-
-
 def _weighted_gains(lists: _Lists, gain_fn) -> Array:
-    dtype = lists.scores.dtype
-    gains = jnp.asarray(gain_fn(lists.labels)).astype(dtype)
-    if gains.shape != lists.labels.shape:
-        raise ValueError(
-            f"`gain_fn` must map labels elementwise; it returned shape {gains.shape} "
-            f"for labels of shape {lists.labels.shape}."
-        )
-    if lists.weights is not None:
-        gains = gains * lists.weights
-    return jnp.where(lists.valid, gains, jnp.zeros((), dtype))
+    labels = lists.inputs.labels
+    gains = checks.check_elementwise("gain_fn", gain_fn, labels) * lists.weights
+    return jnp.where(lists.inputs.valid, gains, jnp.zeros((), labels.dtype))
 
 
 def _discounts(shape, dtype, k, discount_fn) -> Array:
     ranks = _rank_positions(shape, dtype)
-    discounts = jnp.asarray(discount_fn(ranks)).astype(dtype)
-    if discounts.shape != shape:
-        raise ValueError(
-            "`discount_fn` must map ranks elementwise; it returned shape "
-            f"{discounts.shape} for ranks of shape {shape}."
-        )
+    discounts = checks.check_elementwise("discount_fn", discount_fn, ranks)
     return jnp.where(_cutoff(shape, k), discounts, jnp.zeros((), dtype))
 
 
 def _dcg_and_ideal(scores, labels, where, weights, k, gain_fn, discount_fn, key):
-    _check_k(k)
+    checks.check_cutoff("k", k)
     lists = _prepare(scores, labels, where, weights)
     gains = _weighted_gains(lists, gain_fn)
     discounts = _discounts(gains.shape, gains.dtype, k, discount_fn)
@@ -186,11 +133,11 @@ def _dcg_and_ideal(scores, labels, where, weights, k, gain_fn, discount_fn, key)
 
 
 def dcg(
-    scores,
-    labels,
+    scores: ArrayLike,
+    labels: ArrayLike,
     *,
-    where=None,
-    weights=None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     k: int | None = None,
     gain_fn: Callable[[Array], Array] = default_gain_fn,
     discount_fn: Callable[[Array], Array] = default_discount_fn,
@@ -239,11 +186,11 @@ def dcg(
 
 
 def ndcg(
-    scores,
-    labels,
+    scores: ArrayLike,
+    labels: ArrayLike,
     *,
-    where=None,
-    weights=None,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
     k: int | None = None,
     gain_fn: Callable[[Array], Array] = default_gain_fn,
     discount_fn: Callable[[Array], Array] = default_discount_fn,
@@ -291,7 +238,7 @@ def ndcg(
         scores, labels, where, weights, k, gain_fn, discount_fn, key
     )
     fill = jnp.asarray(no_relevant_value, dtype=value.dtype)
-    return _finish(_safe_divide(value, ideal, fill), lists)
+    return _finish(safe_divide(value, ideal, fill), lists)
 
 
 class _Binary(NamedTuple):
@@ -303,17 +250,22 @@ class _Binary(NamedTuple):
 
 def _binary_ranked(scores, labels, where, k, key, weights=None) -> _Binary:
     """Relevance (label >= 1) of every valid item, in rank order, cut at ``k``."""
-    _check_k(k)
+    checks.check_cutoff("k", k)
     lists = _prepare(scores, labels, where, weights)
-    dtype = lists.scores.dtype
-    relevant = lists.valid & (lists.labels >= 1)
+    dtype = lists.inputs.scores.dtype
+    relevant = lists.inputs.valid & (lists.inputs.labels >= 1)
     order = _ranking(lists, key)
     ranked = _in_rank_order(relevant, order) & _cutoff(relevant.shape, k)
     return _Binary(relevant.astype(dtype), ranked.astype(dtype), order, lists)
 
 
-def mean_reciprocal_rank(
-    scores, labels, *, where=None, k: int | None = None, key=None
+def reciprocal_rank(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    k: int | None = None,
+    key=None,
 ) -> Array:
     r"""Reciprocal rank (RR@k) of each list; its mean over lists is MRR.
 
@@ -336,9 +288,9 @@ def mean_reciprocal_rank(
     Examples:
       >>> scores = jnp.array([[0.1, 0.9, 0.5], [0.1, 0.9, 0.5]])
       >>> labels = jnp.array([[1, 0, 1], [1, 0, 0]])
-      >>> print(mean_reciprocal_rank(scores, labels))
+      >>> print(reciprocal_rank(scores, labels))
       [0.5        0.33333334]
-      >>> print(mean_reciprocal_rank(scores, labels, k=2))
+      >>> print(reciprocal_rank(scores, labels, k=2))
       [0.5 0. ]
     """
     _, ranked, _, lists = _binary_ranked(scores, labels, where, k, key)
@@ -346,8 +298,14 @@ def mean_reciprocal_rank(
     return _finish(jnp.max(ranked / ranks, axis=-1), lists)
 
 
-def mean_average_precision(
-    scores, labels, *, where=None, weights=None, k: int | None = None, key=None
+def average_precision(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    k: int | None = None,
+    key=None,
 ) -> Array:
     r"""Average precision (AP@k) of each list; its mean over lists is MAP.
 
@@ -376,27 +334,31 @@ def mean_average_precision(
       >>> scores = jnp.array([0.1, 0.9, 0.5, 0.3])
       >>> labels = jnp.array([1, 1, 0, 0])
       >>> # relevant items at ranks 1 and 4: (1/1 + 2/4) / 2
-      >>> print(mean_average_precision(scores, labels))
+      >>> print(average_precision(scores, labels))
       0.75
-      >>> print(mean_average_precision(scores, labels, k=2))  # (1/1) / 2
+      >>> print(average_precision(scores, labels, k=2))  # (1/1) / 2
       0.5
     """
     relevant, ranked, order, lists = _binary_ranked(
         scores, labels, where, k, key, weights
     )
-    item_weights = jnp.ones_like(relevant) if weights is None else lists.weights
     ranks = _rank_positions(ranked.shape, ranked.dtype)
     precision_at = jnp.cumsum(ranked, axis=-1) / ranks
-    hits = ranked * _in_rank_order(item_weights, order)
-    total = jnp.sum(relevant * item_weights, axis=-1)
-    value = _safe_divide(
+    hits = ranked * _in_rank_order(lists.weights, order)
+    total = jnp.sum(relevant * lists.weights, axis=-1)
+    value = safe_divide(
         jnp.sum(precision_at * hits, axis=-1), total, jnp.zeros((), total.dtype)
     )
     return _finish(value, lists)
 
 
 def precision_at_k(
-    scores, labels, *, where=None, k: int | None = None, key=None
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    k: int | None = None,
+    key=None,
 ) -> Array:
     r"""Precision (P@k) of each list.
 
@@ -426,9 +388,9 @@ def precision_at_k(
       0.6666667
     """
     _, ranked, _, lists = _binary_ranked(scores, labels, where, k, key)
-    n_valid = jnp.sum(lists.valid, axis=-1)
+    n_valid = jnp.sum(lists.inputs.valid, axis=-1)
     n_cut = n_valid if k is None else jnp.minimum(n_valid, k)
-    value = _safe_divide(
+    value = safe_divide(
         jnp.sum(ranked, axis=-1),
         n_cut.astype(ranked.dtype),
         jnp.zeros((), ranked.dtype),
@@ -436,7 +398,14 @@ def precision_at_k(
     return _finish(value, lists)
 
 
-def recall_at_k(scores, labels, *, where=None, k: int | None = None, key=None) -> Array:
+def recall_at_k(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    k: int | None = None,
+    key=None,
+) -> Array:
     r"""Recall (R@k) of each list.
 
     .. math::
@@ -462,9 +431,30 @@ def recall_at_k(scores, labels, *, where=None, k: int | None = None, key=None) -
       0.5
     """
     relevant, ranked, _, lists = _binary_ranked(scores, labels, where, k, key)
-    value = _safe_divide(
+    value = safe_divide(
         jnp.sum(ranked, axis=-1),
         jnp.sum(relevant, axis=-1),
         jnp.zeros((), ranked.dtype),
     )
     return _finish(value, lists)
+
+
+def _deprecated_alias(fn, old_name: str):
+    """``fn`` under its name before 0.2, warning that the name is deprecated."""
+
+    def alias(*args, **kwargs):
+        warnings.warn(
+            f"`jaxrank.metrics.{old_name}` is deprecated (it returns one value per "
+            f"list, not a mean); use `jaxrank.metrics.{fn.__name__}`.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return fn(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = old_name
+    alias.__doc__ = f"Deprecated name of :func:`{fn.__name__}`."
+    return alias
+
+
+mean_reciprocal_rank = _deprecated_alias(reciprocal_rank, "mean_reciprocal_rank")
+mean_average_precision = _deprecated_alias(average_precision, "mean_average_precision")

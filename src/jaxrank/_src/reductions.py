@@ -1,12 +1,12 @@
-"""Weighting and reduction of per-item ranking losses, with Keras's reduction names.
+"""Weighting and reduction of ranking losses, with Keras's reduction names.
 
-With per-item losses :math:`\\ell_i` (already zero for invalid items) and per-item
-weights :math:`w_i` (a per-list or scalar weight broadcast over its list):
+With losses :math:`\\ell_i` (per item, or per list for a listwise loss) and weights
+:math:`w_i` (a per-list or scalar weight broadcast over its list):
 
-* ``"none"`` returns :math:`w_i \\ell_i` in the scores' shape;
+* ``"none"`` returns :math:`w_i \\ell_i` in the losses' shape;
 * ``"sum"`` returns :math:`\\sum_i w_i \\ell_i`;
-* ``"sum_over_batch_size"`` and ``"mean"`` divide that sum by the number of per-item
-  entries (masked and invalid items included, as Keras counts them);
+* ``"sum_over_batch_size"`` and ``"mean"`` divide that sum by the number of entries
+  (masked and invalid items included, as Keras counts them);
 * ``"mean_with_sample_weight"`` divides it by the sum of the weights *as given* (a
   scalar counts once, a per-list weight once per list) and equals
   ``"sum_over_batch_size"`` when no weights are given.
@@ -18,46 +18,52 @@ from __future__ import annotations
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 
-from jaxrank._src.checks import RankingInputs, check_reduction
-
-
-def _divide_no_nan(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
-    zero = denominator == 0
-    safe = jnp.where(zero, jnp.ones_like(denominator), denominator)
-    return jnp.where(zero, jnp.zeros_like(numerator), numerator / safe)
+from jaxrank._src.numerics import safe_divide
 
 
 def reduce_losses(
-    item_losses: jax.Array, inputs: RankingInputs, reduction: str | None
+    losses: jax.Array,
+    reduction: str,
+    *,
+    weights: jax.Array,
+    valid: jax.Array | None = None,
+    nonfinite: jax.Array | None = None,
+    weight_sum: jax.Array | None = None,
 ) -> jax.Array:
-    """Weights ``item_losses`` and reduces them as ``reduction`` says.
+    """Weights ``losses`` and reduces them as ``reduction`` says (module docstring).
 
     Args:
-      item_losses: ``(..., n)`` unweighted per-item losses.
-      inputs: the :class:`~jaxrank._src.checks.RankingInputs` they were computed from.
-      reduction: one of the names in the module docstring, or ``None``.
+      losses: unweighted losses, any shape.
+      reduction: a canonical reduction name (``None`` already made ``"none"``).
+      weights: weights of the losses' shape.
+      valid: optional bool of the losses' shape; invalid entries count 0 whatever
+        their loss or weight.
+      nonfinite: optional bool broadcastable to the losses' shape; True entries are
+        reported as NaN (a list with a non-finite valid score).
+      weight_sum: the divisor of ``"mean_with_sample_weight"``, or None (no weights
+        given) to divide by the number of entries.
 
     Returns:
-      The per-item weighted losses for ``"none"``, else a scalar.
+      The weighted losses for ``"none"``, else a scalar.
     """
-    reduction = check_reduction(reduction)
-    zero = jnp.zeros((), item_losses.dtype)
-    weighted = jnp.where(inputs.valid, item_losses * inputs.weights, zero)
-    weighted = jnp.where(
-        inputs.nonfinite_lists[..., None],
-        jnp.full((), jnp.nan, weighted.dtype),
-        weighted,
-    )
+    chex.assert_equal_shape([losses, weights])
+    zero = jnp.zeros((), losses.dtype)
+    weighted = losses * weights
+    if valid is not None:
+        weighted = jnp.where(valid, weighted, zero)
+    if nonfinite is not None:
+        weighted = jnp.where(nonfinite, jnp.full((), jnp.nan, losses.dtype), weighted)
     if reduction == "none":
         return weighted
     total = jnp.sum(weighted)
     if reduction == "sum":
         return total
-    if reduction == "mean_with_sample_weight" and inputs.given_weights is not None:
-        divisor = jnp.sum(inputs.given_weights)
+    if reduction == "mean_with_sample_weight" and weight_sum is not None:
+        divisor = weight_sum
     else:
         divisor = jnp.asarray(math.prod(weighted.shape), weighted.dtype)
-    return _divide_no_nan(total, divisor)
+    return safe_divide(total, divisor)

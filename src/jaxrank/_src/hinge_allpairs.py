@@ -1,5 +1,7 @@
 """The all-pairs pairwise hinge: every pair visited, one partner at a time.
 
+The kernel behind ``jaxrank.pairwise_hinge_loss(..., method="all_pairs")``.
+
 For scores :math:`s`, labels :math:`y`, validity :math:`v` and temperature :math:`T`,
 the per-item hinge loss of item :math:`i` is
 
@@ -31,14 +33,15 @@ an invalid item in the higher role, :math:`+\\infty` in the lower), so the label
 alone rules out invalid pairs. Time is :math:`O(n^2)` per list but memory
 :math:`O(n)`: no ``(n, n)`` pair tensor is ever built (the peers' pair tensors spill
 out of cache or memory as lists grow), and the residuals are the inputs and
-:math:`C`. Short lists are fastest this way; :mod:`jaxrank._src.pairs_sorted` takes
-over for long ones.
+:math:`C`. Short lists are fastest this way; the sorted kernel
+(``method="sorted"``) takes over for long ones.
 """
 
 from __future__ import annotations
 
 import functools
 
+import chex
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -92,7 +95,7 @@ def _losses_and_counts(scores, labels, valid, temperature, with_counts):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def hinge_item_losses_dense(scores, labels, valid, temperature):
+def hinge_losses_allpairs(scores, labels, valid, temperature):
     """Per-item pairwise hinge losses over all pairs (module docstring).
 
     Args:
@@ -106,15 +109,17 @@ def hinge_item_losses_dense(scores, labels, valid, temperature):
       ``(..., n)`` unweighted per-item losses, 0 for invalid items. Differentiable in
       ``scores`` in reverse mode only (``jax.custom_vjp``).
     """
+    chex.assert_equal_shape([scores, labels, valid])
     return _losses_and_counts(scores, labels, valid, temperature, False)[0]
 
 
-def _hinge_fwd(scores, labels, valid, temperature):
+def hinge_losses_allpairs_fwd(scores, labels, valid, temperature):
+    chex.assert_equal_shape([scores, labels, valid])
     losses, counts = _losses_and_counts(scores, labels, valid, temperature, True)
     return losses, (scores, labels, valid, counts)
 
 
-def _hinge_bwd(temperature, residuals, cotangent):
+def hinge_losses_allpairs_bwd(temperature, residuals, cotangent):
     scores, labels, valid, counts = residuals
     t = jnp.asarray(temperature, scores.dtype)
     zero = jnp.zeros((), scores.dtype)
@@ -131,4 +136,4 @@ def _hinge_bwd(temperature, residuals, cotangent):
     return (as_lower - cotangent * counts) / t, None, None
 
 
-hinge_item_losses_dense.defvjp(_hinge_fwd, _hinge_bwd)
+hinge_losses_allpairs.defvjp(hinge_losses_allpairs_fwd, hinge_losses_allpairs_bwd)

@@ -1,4 +1,4 @@
-r"""Keras-style metric classes: the calling convention and numbers of keras_rs.
+r"""Metric classes with keras_rs's calling convention and numbers.
 
 ``metric(y_true, y_pred, sample_weight=None)`` returns what a *fresh*
 ``keras_rs.metrics`` object returns after one ``update_state`` on that batch; the
@@ -26,7 +26,7 @@ whose weights are all 0 gets 0. The batch value is
 weights 1, every list weighs 1 and the value is the plain mean over lists.
 
 Differences from keras_rs: ties in ``y_pred`` are broken deterministically (see
-:mod:`jaxrank._src.metrics`) where keras_rs shuffles them at random whatever
+:mod:`jaxrank.metrics`) where keras_rs shuffles them at random whatever
 ``shuffle_ties`` says; a NaN score on a valid item makes its list's value NaN.
 """
 
@@ -37,15 +37,11 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
+from jaxrank._src import checks
 from jaxrank._src import metrics as fn
-from jaxrank._src.keras_losses import _check_rank, _split_y_true
+from jaxrank._src.keras_convention import Configurable, standardize
 from jaxrank._src.metric_state import WeightedMean
-
-
-def _divide_no_nan(num: jax.Array, den: jax.Array) -> jax.Array:
-    zero = den == 0
-    safe = jnp.where(zero, jnp.ones((), den.dtype), den)
-    return jnp.where(zero, jnp.zeros((), num.dtype), num / safe)
+from jaxrank._src.numerics import safe_divide
 
 
 def _list_weights(weights: jax.Array, relevance: jax.Array) -> jax.Array:
@@ -56,7 +52,7 @@ def _list_weights(weights: jax.Array, relevance: jax.Array) -> jax.Array:
     has_relevance = relevance_sum > zero
     both = (has_weight & has_relevance).astype(weights.dtype)
     n_both = jnp.sum(both)
-    per_list = _divide_no_nan(jnp.sum(weights * relevance, axis=-1), relevance_sum)
+    per_list = safe_divide(jnp.sum(weights * relevance, axis=-1), relevance_sum)
     mean_weight = jnp.where(
         n_both > zero,
         jnp.sum(per_list) / jnp.where(n_both > zero, n_both, jnp.ones_like(n_both)),
@@ -85,7 +81,7 @@ def _item_weights(sample_weight, shape, dtype) -> jax.Array:
     return jnp.broadcast_to(weights, shape)
 
 
-class RankingMetric:
+class RankingMetric(Configurable):
     """Base of the Keras-style metric classes: inputs, list weights, config.
 
     Subclasses set ``metric_fn`` (a functional jaxrank metric) and may override
@@ -105,12 +101,9 @@ class RankingMetric:
         dtype: Any = None,
         **options: Any,
     ) -> None:
-        fn._check_k(k)
-        if seed is not None and not isinstance(seed, int):
-            raise TypeError(f"`seed` must be None or an int; received {seed!r}.")
-        self.k = k
+        self.k = checks.check_cutoff("k", k)
         self.shuffle_ties = bool(shuffle_ties)
-        self.seed = seed
+        self.seed = checks.check_seed(seed)
         self.name = name or type(self).__name__
         self.dtype = jnp.dtype(jnp.float32 if dtype is None else dtype)
         self.options = options
@@ -151,36 +144,16 @@ class RankingMetric:
         Returns:
           ``(values, list_weights)``; rank-1 input counts as a batch of one.
         """
-        labels, mask = _split_y_true(y_true)
-        labels = jnp.asarray(labels).astype(self.dtype)
-        scores = jnp.asarray(y_pred).astype(self.dtype)
-        _check_rank("y_true", labels)
-        _check_rank("y_pred", scores)
-        if labels.shape != scores.shape:
-            raise ValueError(
-                "`y_true` and `y_pred` must have the same shape; received "
-                f"{tuple(labels.shape)} and {tuple(scores.shape)}."
-            )
-        if labels.ndim == 1:
-            labels, scores = labels[None], scores[None]
-            if mask is not None:
-                mask = jnp.asarray(mask)
-                mask = mask[None] if mask.ndim == 1 else mask
-            if sample_weight is not None and jnp.ndim(sample_weight) == 1:
-                sample_weight = jnp.asarray(sample_weight)[None]
-        weights = _item_weights(sample_weight, labels.shape, labels.dtype)
+        batch = standardize(y_true, y_pred, sample_weight, self.dtype)
+        labels = batch.labels
+        weights = _item_weights(batch.sample_weight, labels.shape, labels.dtype)
         zero = jnp.zeros((), labels.dtype)
         valid = (labels >= zero) & (weights > zero)
-        if mask is not None:
-            mask = jnp.asarray(mask)
-            if mask.shape != labels.shape:
-                raise ValueError(
-                    '`y_true["mask"]` must have the shape of `y_true["labels"]` '
-                    f"{tuple(labels.shape)}; received {tuple(mask.shape)}."
-                )
-            valid = valid & (mask if mask.dtype == jnp.bool_ else mask != 0)
+        if batch.mask is not None:
+            valid = valid & batch.mask
         labels = jnp.where(valid, labels, zero)
         weights = jnp.where(valid, weights, zero)
+        scores = batch.scores
         values = self._values(scores, labels, valid, weights, self._tie_key(key))
         list_weights = _list_weights(weights, self._relevance(labels))
         return values, list_weights
@@ -197,25 +170,13 @@ class RankingMetric:
             WeightedMean.empty(self.dtype), y_true, y_pred, sample_weight, key=key
         ).compute()
 
-    def get_config(self) -> dict[str, Any]:
-        """The constructor arguments, as Keras's ``get_config``."""
+    def _arguments(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "dtype": self.dtype.name,
             "k": self.k,
             "shuffle_ties": self.shuffle_ties,
             "seed": self.seed,
             **self.options,
         }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> RankingMetric:
-        """Rebuilds a metric from :meth:`get_config`'s output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 _COMMON_ARGS = """Args:
@@ -261,10 +222,10 @@ class _GainMetric(RankingMetric):
     def _relevance(self, labels: jax.Array) -> jax.Array:
         return jnp.asarray(self.options["gain_fn"](labels)).astype(labels.dtype)
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["rank_discount_fn"] = config.pop("discount_fn")
-        return config
+    def _arguments(self) -> dict[str, Any]:
+        arguments = super()._arguments()
+        arguments["rank_discount_fn"] = arguments.pop("discount_fn")
+        return arguments
 
 
 @_documented
@@ -321,7 +282,7 @@ class DCG(_GainMetric):
 
     def per_list(self, y_true, y_pred, sample_weight=None, *, key=None):
         values, weights = super().per_list(y_true, y_pred, sample_weight, key=key)
-        return _divide_no_nan(values, weights), weights
+        return safe_divide(values, weights), weights
 
 
 @_documented
@@ -329,7 +290,7 @@ class MeanReciprocalRank(RankingMetric):
     r"""Mean reciprocal rank, a drop-in for ``keras_rs.metrics.MeanReciprocalRank``.
 
     Per list, one over the rank of the first item with label at least 1 in the top
-    ``k`` (0 if none); see :func:`jaxrank.metrics.mean_reciprocal_rank`.
+    ``k`` (0 if none); see :func:`jaxrank.metrics.reciprocal_rank`.
 
     <common args>
 
@@ -342,7 +303,7 @@ class MeanReciprocalRank(RankingMetric):
       0.4167
     """
 
-    metric_fn = staticmethod(fn.mean_reciprocal_rank)
+    metric_fn = staticmethod(fn.reciprocal_rank)
 
 
 @_documented
@@ -350,7 +311,7 @@ class MeanAveragePrecision(RankingMetric):
     r"""Mean average precision, a drop-in for ``keras_rs.metrics.MeanAveragePrecision``.
 
     Per list, the (item-weighted) average precision at ``k``; see
-    :func:`jaxrank.metrics.mean_average_precision`.
+    :func:`jaxrank.metrics.average_precision`.
 
     <common args>
 
@@ -363,7 +324,7 @@ class MeanAveragePrecision(RankingMetric):
       0.7500
     """
 
-    metric_fn = staticmethod(fn.mean_average_precision)
+    metric_fn = staticmethod(fn.average_precision)
     takes_item_weights = True
 
 

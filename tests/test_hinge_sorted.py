@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,9 +20,9 @@ from jax.test_util import check_grads
 import jaxrank
 import reference
 import reference_sorted
-from jaxrank._src import losses, pairs_sorted
-from jaxrank._src.pairs_dense import hinge_item_losses_dense
-from jaxrank._src.pairs_sorted import hinge_item_losses_sorted, prefers_sorted_path
+from jaxrank._src import hinge_sorted, losses
+from jaxrank._src.hinge_allpairs import hinge_losses_allpairs
+from jaxrank._src.hinge_sorted import hinge_losses_sorted, prefers_sorted_path
 
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none")
 SHAPE = (2, 48)  # one buffer for the property tests; masks vary the effective length
@@ -91,7 +92,7 @@ def test_sorted_equals_dense_and_reference(
         scores, labels, where, weights, method="sorted", temperature=temperature
     )
     dense_values, dense_grad = _all_reductions(
-        scores, labels, where, weights, method="dense", temperature=temperature
+        scores, labels, where, weights, method="all_pairs", temperature=temperature
     )
     valid = reference.valid_items(labels, where)
     items = reference.hinge_item_losses(scores, labels, valid, temperature)
@@ -118,7 +119,7 @@ def test_exact_kinks_and_ties_match_dense_exactly():
     scores = jnp.array([[0.0, 1.0, 1.0, 2.0, 0.5, 1.5, 3.0, 1.0]])
     labels = jnp.array([[0.0, 1.0, 1.0, 2.0, 0.0, 3.0, 1.0, -1.0]])
     valid = labels >= 0
-    for kernel in (hinge_item_losses_sorted, hinge_item_losses_dense):
+    for kernel in (hinge_losses_sorted, hinge_losses_allpairs):
         np.testing.assert_array_equal(
             kernel(scores, labels, valid, 1.0),
             reference.hinge_item_losses(scores, labels, valid, 1.0),
@@ -126,7 +127,7 @@ def test_exact_kinks_and_ties_match_dense_exactly():
     g = jnp.arange(8.0)[None]
     grads = [
         jax.grad(lambda s, k=k: jnp.sum(g * k(s, labels, valid, 1.0)))(scores)
-        for k in (hinge_item_losses_sorted, hinge_item_losses_dense)
+        for k in (hinge_losses_sorted, hinge_losses_allpairs)
     ]
     np.testing.assert_array_equal(grads[0], grads[1])
 
@@ -155,8 +156,8 @@ def test_long_list_with_ties_matches_dense_exactly(max_label, cotangent):
         losses, vjp = jax.vjp(lambda s: kernel(s, labels, valid, 1.0), scores)
         return losses, vjp(g)[0]
 
-    sorted_losses, sorted_grad = losses_and_grad(hinge_item_losses_sorted, scores)
-    dense_losses, dense_grad = losses_and_grad(hinge_item_losses_dense, scores)
+    sorted_losses, sorted_grad = losses_and_grad(hinge_losses_sorted, scores)
+    dense_losses, dense_grad = losses_and_grad(hinge_losses_allpairs, scores)
     assert float(jnp.sum(dense_losses)) > 0
     np.testing.assert_array_equal(sorted_losses, dense_losses)
     np.testing.assert_array_equal(sorted_grad, dense_grad)
@@ -167,7 +168,7 @@ def test_tiny_lists(n):
     scores = jnp.arange(n, dtype=jnp.float32)[None]
     labels = jnp.arange(n, dtype=jnp.float32)[None]
     value, grad = jax.value_and_grad(
-        lambda s: jnp.sum(hinge_item_losses_sorted(s, labels, labels >= 0, 1.0))
+        lambda s: jnp.sum(hinge_losses_sorted(s, labels, labels >= 0, 1.0))
     )(scores)
     expected = reference.hinge_item_losses(scores, labels, labels >= 0, 1.0).sum()
     np.testing.assert_allclose(value, expected)
@@ -179,7 +180,7 @@ def test_check_grads_reverse_mode():
     scores = jnp.asarray(rng.normal(size=(2, 9)), jnp.float32)
     labels = jnp.asarray(rng.integers(0, 3, (2, 9)), jnp.float32)
     check_grads(
-        jax.jit(lambda s: hinge_item_losses_sorted(s, labels, labels >= 0, 1.0)),
+        jax.jit(lambda s: hinge_losses_sorted(s, labels, labels >= 0, 1.0)),
         (scores,),
         order=1,
         modes=["rev"],
@@ -194,7 +195,7 @@ def test_leading_axes_and_vmap_equal_per_list():
     scores = jnp.asarray(rng.normal(size=(2, 3, 40)), jnp.float32)
     labels = jnp.asarray(rng.integers(-1, 4, (2, 3, 40)), jnp.float32)
     valid = labels >= 0
-    kernel = functools.partial(hinge_item_losses_sorted, temperature=1.0)
+    kernel = functools.partial(hinge_losses_sorted, temperature=1.0)
 
     @jax.jit
     def both(s):
@@ -225,8 +226,9 @@ def test_long_list_against_sort_based_reference():
     g = rng.normal(size=n).astype(np.float32)
 
     @jax.jit
+    @chex.assert_max_traces(n=1)  # the label kind is a run-time branch
     def value_and_vjp(s, y):
-        losses, vjp = jax.vjp(lambda s: hinge_item_losses_sorted(s, y, y >= 0, 1.0), s)
+        losses, vjp = jax.vjp(lambda s: hinge_losses_sorted(s, y, y >= 0, 1.0), s)
         return losses, vjp(g[None])[0]
 
     graded = rng.integers(-1, 5, n).astype(np.float32)
@@ -242,7 +244,7 @@ def test_long_list_against_sort_based_reference():
         )
         # A uniform cotangent: the backward pass's shortcut.
         uniform_grad = jax.jit(
-            jax.grad(lambda s, y: jnp.sum(hinge_item_losses_sorted(s, y, y >= 0, 1.0)))
+            jax.grad(lambda s, y: jnp.sum(hinge_losses_sorted(s, y, y >= 0, 1.0)))
         )(scores[None], labels[None])
         _, exp_uniform = reference_sorted.hinge_list(
             scores, labels, labels >= 0, 1.0, np.ones(n, np.float32)
@@ -250,24 +252,21 @@ def test_long_list_against_sort_based_reference():
         np.testing.assert_allclose(
             uniform_grad[0], exp_uniform, atol=1e-6 * np.max(np.abs(exp_uniform))
         )
-    assert value_and_vjp._cache_size() == 1  # label kind is a run-time branch
 
 
 def test_uniform_cotangent_detection():
     valid = jnp.array([[True, True, False], [True, True, True], [False] * 3])
     same = jnp.array([[2.0, 2.0, 9.0], [-1.0, -1.0, -1.0], [1.0, 2.0, 3.0]])
-    assert bool(pairs_sorted._uniform_per_list(same, valid))
+    assert bool(hinge_sorted._uniform_per_list(same, valid))
     varied = same.at[1, 2].set(0.0)
-    assert not bool(pairs_sorted._uniform_per_list(varied, valid))
-    assert not bool(pairs_sorted._uniform_per_list(same.at[0, 0].set(jnp.nan), valid))
+    assert not bool(hinge_sorted._uniform_per_list(varied, valid))
+    assert not bool(hinge_sorted._uniform_per_list(same.at[0, 0].set(jnp.nan), valid))
 
 
 def test_no_retracing_across_calls():
-    traces = []
-
     @jax.jit
+    @chex.assert_max_traces(n=1)
     def step(s, y):
-        traces.append(None)
         return jax.value_and_grad(
             lambda s: jaxrank.pairwise_hinge_loss(s, y, method="sorted")
         )(s)
@@ -278,7 +277,8 @@ def test_no_retracing_across_calls():
             jnp.asarray(rng.normal(size=(3, 64)), jnp.float32),
             jnp.asarray(labels, jnp.float32),
         )
-    assert len(traces) == 1 and step._cache_size() == 1
+    with pytest.raises(AssertionError):  # a new shape does trace again
+        step(jnp.zeros((3, 65)), jnp.zeros((3, 65)))
 
 
 def test_auto_dispatch_by_static_shape():
@@ -292,12 +292,12 @@ def test_auto_dispatch_by_static_shape():
     assert prefers_sorted_path((1, 16384))
     assert prefers_sorted_path((16, 2048))
     assert not prefers_sorted_path(())
-    assert losses._hinge_kernel("auto", (1, 2**20)) is hinge_item_losses_sorted
-    assert losses._hinge_kernel("auto", (256, 32)) is hinge_item_losses_dense
-    assert losses._hinge_kernel("sorted", (256, 32)) is hinge_item_losses_sorted
+    assert losses._hinge_kernel("auto", (1, 2**20)) is hinge_losses_sorted
+    assert losses._hinge_kernel("auto", (256, 32)) is hinge_losses_allpairs
+    assert losses._hinge_kernel("sorted", (256, 32)) is hinge_losses_sorted
 
 
-@pytest.mark.parametrize("method", ["dense", "sorted"])
+@pytest.mark.parametrize("method", ["all_pairs", "sorted"])
 def test_both_methods_need_memory_linear_in_the_list(method):
     # XLA's buffer assignment for jit(value_and_grad): no (n, n) pair tensor, only a
     # few dozen numbers per item (a pair tensor here would be 256 MiB).
@@ -330,7 +330,7 @@ _SUBPROCESS = textwrap.dedent(
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
     import jaxrank
-    from jaxrank._src.pairs_sorted import hinge_item_losses_sorted
+    from jaxrank._src.hinge_sorted import hinge_losses_sorted
     import sys; sys.path.insert(0, "tests")
     import reference_sorted
 
@@ -341,7 +341,7 @@ _SUBPROCESS = textwrap.dedent(
 
     # float64 in, float64 out, plain float64 sums.
     s64, y64 = jnp.asarray(scores), jnp.asarray(labels)
-    out = hinge_item_losses_sorted(s64, y64, y64 >= 0, 1.0)
+    out = hinge_losses_sorted(s64, y64, y64 >= 0, 1.0)
     assert out.dtype == jnp.float64
     for row in range(8):
         y = labels[row]
@@ -384,7 +384,7 @@ def test_float64_and_sharded_in_subprocess():
 
 def test_general_path_used_for_non_graded_labels():
     labels = jnp.array([[0.0, 1.0, 7.0, -1.0]])
-    assert bool(pairs_sorted._integer_keyed(labels, labels >= 0))
+    assert bool(hinge_sorted._integer_keyed(labels, labels >= 0))
     for bad in ([[0.5, 1.0, 2.0, 0.0]], [[8.0, 1.0, 2.0, 0.0]]):
         bad = jnp.array(bad)
-        assert not bool(pairs_sorted._integer_keyed(bad, bad >= 0))
+        assert not bool(hinge_sorted._integer_keyed(bad, bad >= 0))

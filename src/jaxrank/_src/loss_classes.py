@@ -1,11 +1,11 @@
-"""Keras-style loss classes: the calling convention of ``keras_rs.losses``.
+"""Loss classes with keras_rs's calling convention and numbers.
 
-``loss(y_true, y_pred, sample_weight=None)`` where ``y_true`` is a label array or a
-dict ``{"labels": ..., "mask": ...}``, inputs have rank 1 (one list, treated as a
-batch of one) or rank 2 ``(batch, list_size)``, and ``sample_weight`` is a scalar,
-per list ``(batch, 1)`` or ``(batch,)``, or per item. The classes are thin wrappers
-over the functional losses in :mod:`jaxrank._src.losses`, so both give identical
-numbers; they are computed in ``dtype`` (float32 by default, Keras's ``floatx``).
+``loss(y_true, y_pred, sample_weight=None)``, where ``y_true`` is a label array or a
+dict ``{"labels": ..., "mask": ...}``, arrays have rank 1 (one list, a batch of one)
+or rank 2 ``(batch, list_size)``, and ``sample_weight`` is a scalar, per list
+``(batch, 1)`` or ``(batch,)``, or per item. The classes are thin wrappers over the
+loss functions of :mod:`jaxrank.losses`, so both give identical numbers; they are
+computed in ``dtype`` (float32 by default, Keras's ``floatx``).
 
 One documented difference from keras_rs: a per-list ``sample_weight`` of shape
 ``(batch,)`` is read as one weight per list. keras_rs broadcasts such a weight along
@@ -20,41 +20,23 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from jaxrank._src import pairs_blocked
-from jaxrank._src.checks import check_reduction, check_temperature
+from jaxrank._src import checks
+from jaxrank._src.keras_convention import Configurable, standardize
 from jaxrank._src.lambda_weights import LambdaWeight
-from jaxrank._src.listwise_losses import list_mle_loss
-from jaxrank._src.losses import check_hinge_method, pairwise_hinge_loss
-from jaxrank._src.pairwise_losses import (
+from jaxrank._src.losses import (
+    list_mle_loss,
+    pairwise_hinge_loss,
     pairwise_logistic_loss,
     pairwise_mean_squared_error,
     pairwise_soft_zero_one_loss,
 )
+from jaxrank._src.types import HingeMethod, Reduction
 
 
-def _split_y_true(y_true) -> tuple[Any, Any]:
-    if isinstance(y_true, dict):
-        if "labels" not in y_true:
-            raise ValueError(
-                '`y_true` given as a dict must have a "labels" entry (and optionally '
-                f'"mask"); received keys {sorted(y_true)}.'
-            )
-        return y_true["labels"], y_true.get("mask")
-    return y_true, None
+class RankingLoss(Configurable):
+    """Base of the loss classes: the calling convention, config and reduction.
 
-
-def _check_rank(name: str, x: jax.Array) -> None:
-    if x.ndim not in (1, 2):
-        raise ValueError(
-            f"`{name}` must have rank 1 (list_size,) or 2 (batch, list_size); received "
-            f"shape {tuple(x.shape)}. For more batch axes use the functional API."
-        )
-
-
-class RankingLoss:
-    """Base of the Keras-style classes: input standardisation, config, reduction.
-
-    Subclasses set ``loss_fn`` (a functional jaxrank loss) and pass their own keyword
+    Subclasses set ``loss_fn`` (a jaxrank loss function) and pass their own keyword
     options to ``__init__`` as ``options``.
     """
 
@@ -62,12 +44,12 @@ class RankingLoss:
 
     def __init__(
         self,
-        reduction: str | None = "sum_over_batch_size",
+        reduction: Reduction | None = "sum_over_batch_size",
         name: str | None = None,
         dtype: Any = None,
         **options: Any,
     ) -> None:
-        self.reduction = check_reduction(reduction)
+        self.reduction = checks.check_reduction(reduction)
         self.name = name or type(self).__name__
         self.dtype = jnp.dtype(jnp.float32 if dtype is None else dtype)
         self.options = options
@@ -86,58 +68,18 @@ class RankingLoss:
           The reduced loss, or per-item losses ``(batch, list_size)`` for
           ``reduction="none"`` (rank-1 input gives ``(1, list_size)``).
         """
-        labels, mask = _split_y_true(y_true)
-        labels = jnp.asarray(labels, self.dtype)
-        scores = jnp.asarray(y_pred, self.dtype)
-        _check_rank("y_true", labels)
-        _check_rank("y_pred", scores)
-        if labels.shape != scores.shape:
-            raise ValueError(
-                "`y_true` and `y_pred` must have the same shape; received "
-                f"{tuple(labels.shape)} and {tuple(scores.shape)}."
-            )
-        if mask is not None:
-            mask = jnp.asarray(mask)
-            if mask.shape != labels.shape:
-                raise ValueError(
-                    '`y_true["mask"]` must have the shape of `y_true["labels"]` '
-                    f"{tuple(labels.shape)}; received {tuple(mask.shape)}."
-                )
-            if mask.dtype != jnp.bool_:
-                mask = mask != 0
-        if sample_weight is not None:
-            sample_weight = jnp.asarray(sample_weight, self.dtype)
-        if labels.ndim == 1:
-            labels, scores = labels[None], scores[None]
-            mask = None if mask is None else mask[None]
-            if sample_weight is not None and sample_weight.shape == scores.shape[1:]:
-                sample_weight = sample_weight[None]
+        batch = standardize(y_true, y_pred, sample_weight, self.dtype)
         return type(self).loss_fn(
-            scores,
-            labels,
-            where=mask,
-            weights=sample_weight,
+            batch.scores,
+            batch.labels,
+            where=batch.mask,
+            weights=batch.sample_weight,
             reduction=self.reduction,
             **self.options,
         )
 
-    def get_config(self) -> dict[str, Any]:
-        """The constructor arguments, as Keras's ``get_config``."""
-        return {
-            "name": self.name,
-            "reduction": self.reduction,
-            "dtype": self.dtype.name,
-            **self.options,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> RankingLoss:
-        """Rebuilds a loss from :meth:`get_config`'s output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+    def _arguments(self) -> dict[str, Any]:
+        return {"reduction": self.reduction, **self.options}
 
 
 class PairwiseHingeLoss(RankingLoss):
@@ -156,7 +98,7 @@ class PairwiseHingeLoss(RankingLoss):
         ``"mean_with_sample_weight"`` or ``"none"``/``None``.
       name: optional name.
       dtype: computation dtype (default float32, as Keras).
-      method: ``"auto"`` (default), ``"dense"`` or ``"sorted"``.
+      method: ``"auto"`` (default), ``"all_pairs"`` or ``"sorted"``.
       lambda_weights: optional lambda weights such as
         :class:`jaxrank.DCGLambdaWeight` (beyond keras_rs; not with ``"sorted"``).
 
@@ -193,19 +135,19 @@ class PairwiseHingeLoss(RankingLoss):
     def __init__(
         self,
         temperature: float = 1.0,
-        reduction: str | None = "sum_over_batch_size",
+        reduction: Reduction | None = "sum_over_batch_size",
         name: str | None = None,
         dtype: Any = None,
-        method: str = "auto",
+        method: HingeMethod = "auto",
         lambda_weights: LambdaWeight | None = None,
     ) -> None:
-        lambda_weights = pairs_blocked.check_lambda_weights(lambda_weights)
+        lambda_weights = checks.check_lambda_weights(lambda_weights)
         super().__init__(
             reduction,
             name,
             dtype,
-            temperature=check_temperature(temperature),
-            method=check_hinge_method(method, lambda_weights),
+            temperature=checks.check_temperature(temperature),
+            method=checks.check_hinge_method(method, lambda_weights),
             lambda_weights=lambda_weights,
         )
 
@@ -216,7 +158,7 @@ class _PairwiseLambdaLoss(RankingLoss):
     def __init__(
         self,
         temperature: float = 1.0,
-        reduction: str | None = "sum_over_batch_size",
+        reduction: Reduction | None = "sum_over_batch_size",
         name: str | None = None,
         dtype: Any = None,
         lambda_weights: LambdaWeight | None = None,
@@ -226,9 +168,9 @@ class _PairwiseLambdaLoss(RankingLoss):
             reduction,
             name,
             dtype,
-            temperature=check_temperature(temperature),
-            lambda_weights=pairs_blocked.check_lambda_weights(lambda_weights),
-            block_size=pairs_blocked.check_block_size(block_size),
+            temperature=checks.check_temperature(temperature),
+            lambda_weights=checks.check_lambda_weights(lambda_weights),
+            block_size=checks.check_block_size(block_size),
         )
 
 
@@ -320,24 +262,23 @@ class PairwiseMeanSquaredError(RankingLoss):
     def __init__(
         self,
         temperature: float = 1.0,
-        reduction: str | None = "sum_over_batch_size",
+        reduction: Reduction | None = "sum_over_batch_size",
         name: str | None = None,
         dtype: Any = None,
         lambda_weights: LambdaWeight | None = None,
         block_size: int | None = None,
     ) -> None:
-        self.temperature = check_temperature(temperature)
+        self.temperature = checks.check_temperature(temperature)
         super().__init__(
             reduction,
             name,
             dtype,
-            lambda_weights=pairs_blocked.check_lambda_weights(lambda_weights),
-            block_size=pairs_blocked.check_block_size(block_size),
+            lambda_weights=checks.check_lambda_weights(lambda_weights),
+            block_size=checks.check_block_size(block_size),
         )
 
-    def get_config(self) -> dict[str, Any]:
-        """The constructor arguments, as Keras's ``get_config``."""
-        return {**super().get_config(), "temperature": self.temperature}
+    def _arguments(self) -> dict[str, Any]:
+        return {**super()._arguments(), "temperature": self.temperature}
 
 
 class ListMLELoss(RankingLoss):
@@ -376,10 +317,10 @@ class ListMLELoss(RankingLoss):
     def __init__(
         self,
         temperature: float = 1.0,
-        reduction: str | None = "sum_over_batch_size",
+        reduction: Reduction | None = "sum_over_batch_size",
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
         super().__init__(
-            reduction, name, dtype, temperature=check_temperature(temperature)
+            reduction, name, dtype, temperature=checks.check_temperature(temperature)
         )

@@ -1,6 +1,7 @@
 """The exact pairwise hinge in :math:`O(n \\log n)` time and :math:`O(n)` memory.
 
-Same contract and the same numbers as :mod:`jaxrank._src.pairs_dense`: for scores
+The kernel behind ``jaxrank.pairwise_hinge_loss(..., method="sorted")``, with the
+contract and the numbers of the all-pairs kernel (``method="all_pairs"``): for scores
 :math:`s`, labels :math:`y`, validity :math:`v` and temperature :math:`T`,
 
 .. math::
@@ -21,7 +22,7 @@ With :math:`C_i` active partners of :math:`i` and :math:`S_i` the sum of their s
 **Algorithm (per list).** One sort by score. :math:`m_{ij}` falls as :math:`s_j`
 falls, so the partners that pass the margin test form a suffix ``[p_i, n)`` of the
 score order; ``p`` comes from a vectorised binary search that evaluates the *same float
-expression* as the dense path (never a precomputed threshold ``s_i - T``, which
+expression* as the all-pairs kernel (never a precomputed threshold ``s_i - T``, which
 disagrees on rare boundary pairs). ``p`` never decreases along the score order, so on
 long lists every 64th position is searched first and the rest only inside the bracket
 their neighbours leave (about half the halvings at :math:`n = 2^{20}`). What remains
@@ -65,22 +66,19 @@ validity), the validity mask and ``K``.
 TwoSum compensation and lanes are joined by compensated ("double-float") offsets;
 :math:`C_i s_i` and :math:`C_i T` are split into exact partial products, so the
 numerator :math:`C_i T + S_i - C_i s_i` is formed without cancellation and rounded
-once. At :math:`n = 2^{20}` (random normal scores, graded or real labels) the per-item
-losses were within 6e-8 relative and the gradient within 3.3e-8 of max|gradient| of
-a float64 evaluation for a random cotangent, and equal to it for a list-uniform one
-(``python -m jaxrank.benchmark --precision``); the tests check
-1e-6 at :math:`2^{16}` against a float64 Fenwick-tree reference. float64 inputs (with
+once; ``python -m jaxrank.benchmark --precision`` measures the float32 error
+against a float64 evaluation at :math:`n = 2^{20}`, and the tests bound it at
+:math:`2^{16}` against a float64 reference. float64 inputs (with
 x64 enabled) use plain float64 sums.
 
-**Conventions.** As the dense path: equal labels form no pair, equal scores are an
+**Conventions.** As the all-pairs kernel: equal labels form no pair, equal scores are an
 ordinary difference of 0, invalid items take part in no pair and get loss 0, lists of
 fewer than 2 items give zeros. Valid scores must be finite (the public loss replaces a
 list with a non-finite valid score by NaN after the kernel; a NaN here would only
 misplace items in the sort, never hang or crash).
 
-**Crossover.** ``method="auto"`` takes this path for lists of ``n >= 768`` in batches
-of up to 4 lists and ``n >= 2048`` in larger ones (measured; see
-:func:`prefers_sorted_path`).
+**Dispatch.** ``method="auto"`` takes this path for long lists
+(:func:`prefers_sorted_path`).
 """
 
 from __future__ import annotations
@@ -88,9 +86,12 @@ from __future__ import annotations
 import functools
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from jaxrank._src.numerics import count_times, df_add, two_sum
 
 # Crossover of the static dispatch (see prefers_sorted_path).
 _MIN_LIST = 2048
@@ -106,17 +107,13 @@ _FEW_KEYS = 8
 def prefers_sorted_path(shape) -> bool:
     """Whether ``method="auto"`` uses this module for scores of static ``shape``.
 
-    The all-pairs path (:mod:`jaxrank._src.pairs_dense`) costs :math:`O(n^2)` per
-    list, this one :math:`O(n \\log n)` with a larger constant and a fixed overhead per
-    call; both need only :math:`O(n)` memory and give the same numbers, so this only
-    picks the faster. The all-pairs path also spreads a batch over the CPU's cores
-    better. Measured with ``jit(value_and_grad)`` of the public loss on a 2-core CPU
-    (median ms, all-pairs / sorted): one list of 512: 0.20 / 0.35, 640: 0.29 / 0.46,
-    768: 1.1 / 0.58, 1024: 1.4 / 0.67, 1536: 2.3 / 1.1; batches (64, 256): 1.7 /
-    6.9, (16, 512): 1.5 / 3.0, (16, 768): 3.1 / 5.3, (2, 1024): 1.8 / 1.3, (4, 1024):
-    2.4 / 2.2, (16, 1024): 5.1 / 7.3, (64, 1024): 17.4 / 26.2, (8, 1536): 7.0 / 6.4,
-    (4, 2048): 9.7 / 4.9, (16, 2048): 19.1 / 17.2. Hence: this path from 768 items
-    for up to 4 lists, from 2048 items for more.
+    The all-pairs kernel costs :math:`O(n^2)` per list, this one
+    :math:`O(n \\log n)` with a larger constant and a fixed overhead per call; both
+    need only :math:`O(n)` memory and give the same numbers, so this only picks the
+    faster. The all-pairs kernel also spreads a batch over a CPU's cores better. The
+    thresholds (lists of at least 768 items in batches of up to 4 lists, at least
+    2048 items in larger batches) are the measured crossover of
+    ``jit(value_and_grad)`` on a CPU; the README has the figures.
 
     Args:
       shape: the static shape ``(..., n)`` of the scores.
@@ -128,50 +125,6 @@ def prefers_sorted_path(shape) -> bool:
         return False
     n, lists = shape[-1], math.prod(shape[:-1])
     return n >= _MIN_LIST or (n >= _MIN_LIST_FEW_LISTS and lists <= _FEW_LISTS)
-
-
-# --- compensated arithmetic ----------------------------------------------------------
-
-
-def _two_sum(a, b):
-    """``a + b`` as ``(hi, lo)`` with ``hi + lo`` exact (Knuth's TwoSum)."""
-    hi = a + b
-    b_virtual = hi - a
-    a_virtual = hi - b_virtual
-    return hi, (a - a_virtual) + (b - b_virtual)
-
-
-def _df_add(x, y):
-    """Sum of two double-float numbers ``(hi, lo)``."""
-    hi, err = _two_sum(x[0], y[0])
-    return hi, err + (x[1] + y[1])
-
-
-def _exact_count_products(count, x):
-    """``count * x`` as four floats summing to it exactly (``count < 2**24``, float32).
-
-    ``x`` is split by clearing its 12 low mantissa bits and ``count`` into two 12-bit
-    halves, so every partial product fits in float32's 24-bit significand without a
-    fused multiply-add or a splitting constant.
-    """
-    dtype = x.dtype
-    bits = lax.bitcast_convert_type(x, jnp.uint32)
-    x_hi = lax.bitcast_convert_type(bits & jnp.uint32(0xFFFFF000), dtype)
-    x_lo = x - x_hi
-    c_hi = (count >> 12).astype(dtype) * jnp.asarray(4096.0, dtype)
-    c_lo = (count & 4095).astype(dtype)
-    return c_hi * x_hi, c_hi * x_lo, c_lo * x_hi, c_lo * x_lo
-
-
-def _count_times(count, x, compensated):
-    """``count * x`` as a double-float ``(hi, lo)`` (plain if uncompensated)."""
-    if not compensated:
-        return count.astype(x.dtype) * x, jnp.zeros_like(x)
-    parts = _exact_count_products(count, x)
-    acc = _two_sum(parts[0], parts[1])
-    for part in parts[2:]:
-        acc = _df_add(acc, _two_sum(part, jnp.zeros_like(part)))
-    return acc
 
 
 # --- the score order and the margin boundary -----------------------------------------
@@ -291,7 +244,7 @@ def _prefix_rows(layout, zero_rows, value_rows, compensated):
     def add(acc, x):
         if not compensated:
             return acc[0] + x, acc[1]
-        hi, err = _two_sum(acc[0], x)
+        hi, err = two_sum(acc[0], x)
         return hi, acc[1] + err
 
     lanes = layout.lanes
@@ -302,8 +255,8 @@ def _prefix_rows(layout, zero_rows, value_rows, compensated):
     c_tot = jnp.sum(ones, axis=0, dtype=jnp.int32)
     c_off = jnp.cumsum(c_tot) - c_tot
     if compensated:
-        hi_inc, lo_inc = lax.associative_scan(_df_add, (hi_tot, lo_tot))
-        off = _df_add((hi_inc, lo_inc), (-hi_tot, -lo_tot))
+        hi_inc, lo_inc = lax.associative_scan(df_add, (hi_tot, lo_tot))
+        off = df_add((hi_inc, lo_inc), (-hi_tot, -lo_tot))
     else:
         off = (jnp.cumsum(hi_tot) - hi_tot, zeros)
 
@@ -359,10 +312,10 @@ def _suffix_smaller(keys, values, lower, levels, compensated, ends=None):
         z_lo, z_hi = _take(c_flat, f_lo), _take(c_flat, f_hi)
         s_lo = tuple(_take(s, f_lo) for s in s_flat)
         s_hi = tuple(_take(s, f_hi) for s in s_flat)
-        in_range = _df_add(s_hi, (-s_lo[0], -s_lo[1]))
+        in_range = df_add(s_hi, (-s_lo[0], -s_lo[1]))
         none = jnp.zeros((), dtype)
         count = count + jnp.where(q_one, z_hi - z_lo, 0)
-        total = _df_add(total, tuple(jnp.where(q_one, part, none) for part in in_range))
+        total = df_add(total, tuple(jnp.where(q_one, part, none) for part in in_range))
         lo, hi = follow(lo, z_lo), follow(hi, z_hi)
         if prefix is not None:
             start, end, greater = prefix
@@ -440,14 +393,14 @@ def _suffix_smaller_few_keys(
         c_flat = c_rows.reshape(-1)
         s_flat = tuple(s.reshape(-1) for s in s_rows)
         before = _take(c_flat, f_lower)
-        in_range = _df_add(
+        in_range = df_add(
             tuple(s[f_end] for s in s_flat),
             tuple(-_take(s, f_lower) for s in s_flat),
         )
         above = keys > c
         none = jnp.zeros((), dtype)
         count = count + jnp.where(above, c_flat[f_end] - before, 0)
-        total = _df_add(total, tuple(jnp.where(above, x, none) for x in in_range))
+        total = df_add(total, tuple(jnp.where(above, x, none) for x in in_range))
         if f_ends is not None:
             not_greater = not_greater + jnp.where(keys >= c, _take(c_flat, f_ends), 0)
         return count, total, not_greater
@@ -524,11 +477,11 @@ def _forward_list(scores, keys, valid, key_bound, temperature):
         sorted_keys, values, sorted_valid, first, key_bound, compensated, ends
     )
     t = jnp.asarray(temperature, dtype)
-    numerator = _df_add(
-        _count_times(count, jnp.broadcast_to(t, (n,)), compensated), total
+    numerator = df_add(
+        count_times(count, jnp.broadcast_to(t, (n,)), compensated), total
     )
-    c_s = _count_times(count, sorted_scores, compensated)
-    numerator = _df_add(numerator, (-c_s[0], -c_s[1]))
+    c_s = count_times(count, sorted_scores, compensated)
+    numerator = df_add(numerator, (-c_s[0], -c_s[1]))
     losses = jnp.where(
         sorted_valid, (numerator[0] + numerator[1]) / t, jnp.zeros((), dtype)
     )
@@ -550,8 +503,8 @@ def _backward_list(residuals, cotangent, key_bound, temperature):
     _, total, _ = _suffix_smaller_valid(
         flipped, g[::-1], sorted_valid[::-1], (n - ends)[::-1], key_bound, compensated
     )
-    g_c = _count_times(count, g, compensated)
-    grad = _df_add((total[0][::-1], total[1][::-1]), (-g_c[0], -g_c[1]))
+    g_c = count_times(count, g, compensated)
+    grad = df_add((total[0][::-1], total[1][::-1]), (-g_c[0], -g_c[1]))
     t = jnp.asarray(temperature, dtype)
     grad = jnp.where(sorted_valid, (grad[0] + grad[1]) / t, jnp.zeros((), dtype))
     return jnp.zeros((n,), dtype).at[order].set(grad, unique_indices=True)
@@ -641,7 +594,7 @@ def _forward(scores, labels, valid, temperature):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def hinge_item_losses_sorted(scores, labels, valid, temperature):
+def hinge_losses_sorted(scores, labels, valid, temperature):
     """Per-item pairwise hinge losses in :math:`O(n \\log n)` (module docstring).
 
     Args:
@@ -656,25 +609,25 @@ def hinge_item_losses_sorted(scores, labels, valid, temperature):
 
     Examples:
       >>> import jax.numpy as jnp
-      >>> from jaxrank._src.pairs_sorted import hinge_item_losses_sorted
+      >>> from jaxrank._src.hinge_sorted import hinge_losses_sorted
       >>> scores = jnp.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
       >>> labels = jnp.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
-      >>> hinge_item_losses_sorted(scores, labels, labels >= 0, 1.0)
+      >>> hinge_losses_sorted(scores, labels, labels >= 0, 1.0)
       Array([[3. , 0. , 2. , 0. ],
              [0. , 0.2, 0.8, 0. ]], dtype=float32)
     """
-    if scores.shape[-1] < 2:
-        return jnp.zeros_like(scores)
-    return _forward(scores, labels, valid, temperature)[0]
+    return hinge_losses_sorted_fwd(scores, labels, valid, temperature)[0]
 
 
-def _sorted_fwd(scores, labels, valid, temperature):
+def hinge_losses_sorted_fwd(scores, labels, valid, temperature):
+    chex.assert_equal_shape([scores, labels, valid])
+    chex.assert_type([scores, labels, valid], [scores.dtype, scores.dtype, bool])
     if scores.shape[-1] < 2:
         return jnp.zeros_like(scores), None
     return _forward(scores, labels, valid, temperature)
 
 
-def _sorted_bwd(temperature, residuals, cotangent):
+def hinge_losses_sorted_bwd(temperature, residuals, cotangent):
     if residuals is None:
         return jnp.zeros_like(cotangent), None, None
     res, valid, key_bound = residuals
@@ -695,4 +648,4 @@ def _sorted_bwd(temperature, residuals, cotangent):
     return grad.reshape(cotangent.shape), None, None
 
 
-hinge_item_losses_sorted.defvjp(_sorted_fwd, _sorted_bwd)
+hinge_losses_sorted.defvjp(hinge_losses_sorted_fwd, hinge_losses_sorted_bwd)

@@ -1,4 +1,7 @@
-r"""Pairwise losses with any smooth or piecewise pair term, in blocks of rows.
+r"""Sums of any pair term over each item's partners, in blocks of rows.
+
+The kernel of the pairwise logistic and soft zero-one losses, of the squared error
+and of every pairwise loss with lambda weights (the hinge included).
 
 For scores :math:`s`, labels :math:`y`, validity :math:`v`, temperature :math:`T`,
 optional lambda weights :math:`\lambda` and a pair term :math:`f`, item :math:`i`'s
@@ -27,21 +30,20 @@ under ``lax.map`` and the backward pass under ``lax.scan`` (row sums out, column
 carried). One block of all rows is the dense computation. A ``jax.custom_vjp`` keeps
 only the ``(..., n)`` inputs between the passes and rebuilds each slab in the
 backward pass; lambda weights enter through per-item features
-(:mod:`jaxrank._src.lambda_weights`), so they need no ``(n, n)`` array either.
+(:meth:`jaxrank.LambdaWeight.item_features`), so they need no ``(n, n)`` array either.
 """
 
 from __future__ import annotations
 
 import functools
-import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
+import chex
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxrank._src.checks import RankingInputs
 from jaxrank._src.lambda_weights import LambdaWeight
 
 # Largest pair slab, in elements, built at once by `block_size_for` (32 MiB float32).
@@ -108,32 +110,6 @@ HINGE = PairTerm(_hinge, _hinge_slope, ordered=True)
 LOGISTIC = PairTerm(_logistic, _logistic_slope, ordered=True)
 SOFT_ZERO_ONE = PairTerm(_soft_zero_one, _soft_zero_one_slope, ordered=True)
 SQUARED = PairTerm(_squared, _squared_slope, ordered=False)
-
-
-def check_block_size(block_size) -> int | None:
-    """Returns ``block_size`` after checking it is None or a static int >= 1."""
-    if block_size is None:
-        return None
-    if (
-        isinstance(block_size, bool)
-        or not isinstance(block_size, numbers.Integral)
-        or block_size < 1
-    ):
-        raise ValueError(
-            f"`block_size` must be None or an int >= 1; received {block_size!r}."
-        )
-    return int(block_size)
-
-
-def check_lambda_weights(lambda_weights) -> LambdaWeight | None:
-    """Returns ``lambda_weights`` after checking it is None or a LambdaWeight."""
-    if lambda_weights is not None and not isinstance(lambda_weights, LambdaWeight):
-        raise TypeError(
-            "`lambda_weights` must be None or a jaxrank lambda weight such as "
-            "`jaxrank.DCGLambdaWeight()`; received "
-            f"{type(lambda_weights).__name__} {lambda_weights!r}."
-        )
-    return lambda_weights
 
 
 def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:
@@ -213,7 +189,7 @@ def _from_blocks(x: jax.Array, n: int) -> jax.Array:
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
-def _item_losses(
+def _pair_losses(
     term, temperature, lambda_weight, block, scores, labels, valid, features
 ):
     cols = _Items(scores, labels, valid, features)
@@ -226,12 +202,12 @@ def _item_losses(
     return _from_blocks(losses, scores.shape[-1])
 
 
-def _item_losses_fwd(term, temperature, lambda_weight, block, *arrays):
-    losses = _item_losses(term, temperature, lambda_weight, block, *arrays)
+def _pair_losses_fwd(term, temperature, lambda_weight, block, *arrays):
+    losses = _pair_losses(term, temperature, lambda_weight, block, *arrays)
     return losses, arrays
 
 
-def _item_losses_bwd(term, temperature, lambda_weight, block, arrays, cotangent):
+def _pair_losses_bwd(term, temperature, lambda_weight, block, arrays, cotangent):
     cols = _Items(*arrays)
     n = cols.scores.shape[-1]
     if block >= n:
@@ -253,13 +229,15 @@ def _item_losses_bwd(term, temperature, lambda_weight, block, arrays, cotangent)
     return grad.astype(cols.scores.dtype), None, None, None
 
 
-_item_losses.defvjp(_item_losses_fwd, _item_losses_bwd)
+_pair_losses.defvjp(_pair_losses_fwd, _pair_losses_bwd)
 # Compiled once per static configuration, so eager calls do not retrace the kernel.
-_jit_item_losses = jax.jit(_item_losses, static_argnums=(0, 1, 2, 3))
+_jit_pair_losses = jax.jit(_pair_losses, static_argnums=(0, 1, 2, 3))
 
 
-def pair_item_losses(
-    inputs: RankingInputs,
+def pair_losses(
+    scores: jax.Array,
+    labels: jax.Array,
+    valid: jax.Array,
     term: PairTerm,
     *,
     temperature: float,
@@ -269,7 +247,9 @@ def pair_item_losses(
     """Unweighted per-item losses ``(..., n)`` of ``term`` (module docstring).
 
     Args:
-      inputs: validated inputs (:func:`jaxrank._src.checks.prepare_inputs`).
+      scores: ``(..., n)`` finite scores in the compute dtype.
+      labels: ``(..., n)`` labels in the compute dtype.
+      valid: ``(..., n)`` bool, True for items that take part in pairs.
       term: the pair term.
       temperature: static Python float > 0.
       lambda_weights: optional lambda weights, held constant under differentiation.
@@ -277,22 +257,16 @@ def pair_item_losses(
 
     Returns:
       ``(..., n)`` per-item losses, 0 for invalid items; reverse-mode differentiable
-      in ``inputs.scores`` (``jax.custom_vjp``) with :math:`O(n)` residuals.
+      in ``scores`` (``jax.custom_vjp``) with :math:`O(n)` residuals.
     """
+    chex.assert_equal_shape([scores, labels, valid])
     features = ()
     if lambda_weights is not None:
         features = lambda_weights.item_features(
-            lax.stop_gradient(inputs.scores), inputs.labels, inputs.valid
+            lax.stop_gradient(scores), labels, valid
         )
         features = tuple(lax.stop_gradient(f) for f in features)
-    block = block_size_for(inputs.scores.shape, block_size)
-    return _jit_item_losses(
-        term,
-        temperature,
-        lambda_weights,
-        block,
-        inputs.scores,
-        inputs.labels,
-        inputs.valid,
-        features,
+    block = block_size_for(scores.shape, block_size)
+    return _jit_pair_losses(
+        term, temperature, lambda_weights, block, scores, labels, valid, features
     )

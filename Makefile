@@ -1,25 +1,27 @@
-# Each target creates (once) its own virtual environment in .venv from pyproject.toml.
+# Each target installs (once) what it needs into the virtual environment .venv, from
+# pyproject.toml's extras: `make demo` only the example's, `make test` everything.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib; print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
+HASH := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
 .PHONY: demo test bench lint
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# One stamp per set of extras and version of pyproject.toml.
+$(VENV)/.installed-%-$(HASH): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,examples,bench]"
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
+	touch $@
 
-demo: $(STAMP)  ## Train a ranking model on the built-in synthetic dataset.
+demo: $(VENV)/.installed-examples-$(HASH)  ## Train a ranking model on synthetic data.
 	$(BIN)/python examples/ltr/main.py
 
-test: $(STAMP)  ## The whole test suite (doctests included) on all cores.
+test: $(VENV)/.installed-test-$(HASH)  ## The whole test suite, doctests included.
 	$(BIN)/python -m pytest -n auto
 
-bench: $(STAMP)  ## jaxrank beside keras_rs and rax.
+bench: $(VENV)/.installed-bench-$(HASH)  ## jaxrank beside keras_rs and rax.
 	$(BIN)/python -m jaxrank.benchmark
 
-lint: $(STAMP)
+lint: $(VENV)/.installed-test-$(HASH)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -655,3 +655,28 @@ def test_no_gradient_flows_to_labels(rng):
     scores, labels, _ = make_inputs(rng, (2, 4))
     grad = jax.jit(jax.grad(lambda y: jaxrank.pairwise_hinge_loss(scores, y)))(labels)
     np.testing.assert_array_equal(grad, np.zeros((2, 4)))
+
+
+def test_dense_is_a_deprecated_name_of_all_pairs(rng):
+    scores, labels, _ = make_inputs(rng, (3, 9))
+    with pytest.warns(DeprecationWarning, match="all_pairs"):
+        old = jaxrank.pairwise_hinge_loss(scores, labels, method="dense")
+    new = jaxrank.pairwise_hinge_loss(scores, labels, method="all_pairs")
+    np.testing.assert_array_equal(old, new)
+
+
+def test_all_pairs_with_lambda_weights_builds_no_full_pair_slab():
+    """With lambda weights, a long list is summed in row blocks: XLA's buffers for
+    value and gradient stay far below one (n, n) float32 slab."""
+    n = 8192
+    scores = jnp.linspace(-1.0, 1.0, n)[None]
+    labels = jnp.arange(n, dtype=jnp.float32)[None] % 5
+
+    def loss(s):
+        return jaxrank.pairwise_hinge_loss(
+            s, labels, method="all_pairs", lambda_weights=jaxrank.DCGLambdaWeight()
+        )
+
+    compiled = jax.jit(jax.value_and_grad(loss)).lower(scores).compile()
+    temp_bytes = compiled.memory_analysis().temp_size_in_bytes
+    assert temp_bytes < (n * n * 4) // 4

@@ -454,3 +454,18 @@ def test_weighted_mean_over_sharded_batches_on_eight_devices():
     assert 0.0 < out["single"] < 1.0
     np.testing.assert_allclose(out["jit"], out["single"], rtol=1e-6)
     np.testing.assert_allclose(out["shard_map"], out["single"], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("mean_reciprocal_rank", "reciprocal_rank"),
+        ("mean_average_precision", "average_precision"),
+    ],
+)
+def test_deprecated_metric_names_warn_and_agree(old, new):
+    scores = jnp.array([[0.1, 0.9, 0.5, 0.3], [0.3, 0.2, 0.1, 0.0]])
+    labels = jnp.array([[1, 1, 0, 0], [0, 0, 1, 2]])
+    with pytest.warns(DeprecationWarning, match=new):
+        value = getattr(metrics, old)(scores, labels, k=3)
+    np.testing.assert_array_equal(value, getattr(metrics, new)(scores, labels, k=3))

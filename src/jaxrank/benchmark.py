@@ -452,57 +452,49 @@ def _shape(text):
     return tuple(_size(part) for part in text.split(","))
 
 
-def _parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m jaxrank.benchmark", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--losses", nargs="+", default=["pairwise_hinge"], choices=sorted(LOSSES)
-    )
-    parser.add_argument(
-        "--shapes",
+_FLAGS = {
+    "--losses": dict(nargs="+", default=["pairwise_hinge"], choices=sorted(LOSSES)),
+    "--shapes": dict(
         nargs="+",
         type=_shape,
         default=list(DEFAULT_SHAPES),
         help='shapes as "lists,n", e.g. 256,32 1,2**20',
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=7, help="at least this many rounds"
-    )
-    parser.add_argument(
-        "--min-seconds",
-        type=float,
-        default=1.0,
-        help="and rounds until this long has passed, per workload",
-    )
-    parser.add_argument(
-        "--mem-budget-gib",
+    ),
+    "--repeats": dict(type=int, default=7, help="at least this many rounds"),
+    "--min-seconds": dict(
+        type=float, default=1.0, help="and rounds until this long, per workload"
+    ),
+    "--mem-budget-gib": dict(
         type=float,
         default=16.0,
         help="skip a dense peer whose pair tensors would exceed this",
-    )
-    parser.add_argument(
-        "--no-memory",
-        action="store_true",
-        help="skip the per-workload peak-memory subprocesses",
-    )
-    parser.add_argument(
-        "--real-from",
+    ),
+    "--no-memory": dict(
+        action="store_true", help="skip the per-workload peak-memory subprocesses"
+    ),
+    "--real-from": dict(
         type=int,
         default=2**20,
         help="also time arbitrary real labels for lists this long",
-    )
-    parser.add_argument(
-        "--precision",
+    ),
+    "--precision": dict(
         action="store_true",
         help="only run the float32-vs-float64 check of the sorted hinge",
-    )
-    parser.add_argument(
-        "--precision-n",
+    ),
+    "--precision-n": dict(
         type=_size,
         default=2**20,
         help="list length for --precision, e.g. 2**20 (the default)",
+    ),
+}
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m jaxrank.benchmark", description=__doc__.split("\n\n")[0]
     )
+    for flag, options in _FLAGS.items():
+        parser.add_argument(flag, **options)
     return parser
 
 

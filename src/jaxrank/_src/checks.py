@@ -200,20 +200,9 @@ def _is_int(x) -> bool:
     return isinstance(x, numbers.Integral | np.integer) and not isinstance(x, bool)
 
 
-def check_block_size(block_size) -> int | None:
-    """Returns ``block_size`` after checking it is None or a static int >= 1."""
-    if block_size is None:
-        return None
-    if not _is_int(block_size) or block_size < 1:
-        raise ValueError(
-            f"`block_size` must be None or an int >= 1; received {block_size!r}."
-        )
-    return int(block_size)
-
-
-def check_cutoff(name: str, value) -> int | None:
-    """Returns a rank cut-off (``k``, ``topn``) after checking it is None or an
-    int >= 1."""
+def check_positive_int(name: str, value) -> int | None:
+    """Returns ``value`` (a rank cut-off ``k``/``topn``, a ``block_size``) after
+    checking it is None or a static int >= 1."""
     if value is None:
         return None
     if not _is_int(value) or value < 1:

@@ -597,15 +597,9 @@ def _forward(scores, labels, valid, temperature):
 def hinge_losses_sorted(scores, labels, valid, temperature):
     """Per-item pairwise hinge losses in :math:`O(n \\log n)` (module docstring).
 
-    Args:
-      scores: ``(..., n)`` finite scores in the compute dtype.
-      labels: ``(..., n)`` labels in the compute dtype.
-      valid: ``(..., n)`` bool, True for items that take part in pairs.
-      temperature: static Python float > 0.
-
-    Returns:
-      ``(..., n)`` unweighted per-item losses, 0 for invalid items. Differentiable in
-      ``scores`` in reverse mode only (``jax.custom_vjp``).
+    Takes the arguments and returns the losses of the all-pairs kernel
+    (``hinge_losses_allpairs``), with the same numbers; reverse-mode differentiable
+    in ``scores`` (``jax.custom_vjp``).
 
     Examples:
       >>> import jax.numpy as jnp

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxrank._src import ranking
-from jaxrank._src.checks import check_cutoff
+from jaxrank._src.checks import check_positive_int
 from jaxrank._src.inputs import finite_scores, prepare_inputs
 from jaxrank._src.metrics import default_discount_fn, default_gain_fn
 
@@ -151,7 +151,21 @@ def _gains(lw, labels, valid) -> jax.Array:
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class DCGLambdaWeight(LambdaWeight):
+class _GainLambdaWeight(LambdaWeight):
+    """The fields of the DCG-based lambda weights: cut-off, normalisation, gain and
+    discount."""
+
+    topn: int | None = None
+    normalize: bool = False
+    gain_fn: Callable[[jax.Array], jax.Array] = default_gain_fn
+    discount_fn: Callable[[jax.Array], jax.Array] = default_discount_fn
+
+    def __post_init__(self):
+        check_positive_int("topn", self.topn)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class DCGLambdaWeight(_GainLambdaWeight):
     r"""LambdaRank weights: the change in (N)DCG from swapping two items.
 
     .. math::
@@ -185,14 +199,6 @@ class DCGLambdaWeight(LambdaWeight):
        [0.61  0.826 0.   ]]
     """
 
-    topn: int | None = None
-    normalize: bool = False
-    gain_fn: Callable[[jax.Array], jax.Array] = default_gain_fn
-    discount_fn: Callable[[jax.Array], jax.Array] = default_discount_fn
-
-    def __post_init__(self):
-        check_cutoff("topn", self.topn)
-
     def item_features(self, scores, labels, valid):
         ranks = ranking.ranks(scores, valid).astype(scores.dtype)
         discounts = self.discount_fn(ranks).astype(scores.dtype)
@@ -209,7 +215,7 @@ class DCGLambdaWeight(LambdaWeight):
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class DCG2LambdaWeight(LambdaWeight):
+class DCG2LambdaWeight(_GainLambdaWeight):
     r"""LambdaLoss "NDCG-Loss2" weights: a discount of the rank distance of a pair.
 
     .. math::
@@ -245,14 +251,7 @@ class DCG2LambdaWeight(LambdaWeight):
        [0.61  0.108 0.   ]]
     """
 
-    topn: int | None = None
-    normalize: bool = False
-    gain_fn: Callable[[jax.Array], jax.Array] = default_gain_fn
-    discount_fn: Callable[[jax.Array], jax.Array] = default_discount_fn
     light_discount: bool = False
-
-    def __post_init__(self):
-        check_cutoff("topn", self.topn)
 
     def item_features(self, scores, labels, valid):
         ranks = ranking.ranks(scores, valid).astype(scores.dtype)

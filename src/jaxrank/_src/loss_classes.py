@@ -33,6 +33,18 @@ from jaxrank._src.losses import (
 from jaxrank._src.types import HingeMethod, Reduction
 
 
+_COMMON_ARGS = """reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
+        ``"mean_with_sample_weight"`` or ``"none"``/``None``.
+      name: optional name.
+      dtype: computation dtype (default float32, as Keras)."""
+
+
+def _documented(cls):
+    """Puts the constructor arguments every loss class shares into its docstring."""
+    cls.__doc__ = cls.__doc__.replace("<common args>", _COMMON_ARGS)
+    return cls
+
+
 class RankingLoss(Configurable):
     """Base of the loss classes: the calling convention, config and reduction.
 
@@ -82,6 +94,7 @@ class RankingLoss(Configurable):
         return {"reduction": self.reduction, **self.options}
 
 
+@_documented
 class PairwiseHingeLoss(RankingLoss):
     r"""Pairwise hinge loss as a class: a drop-in for keras_rs's ``PairwiseHingeLoss``.
 
@@ -94,10 +107,7 @@ class PairwiseHingeLoss(RankingLoss):
 
     Args:
       temperature: float > 0 dividing score differences.
-      reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
-        ``"mean_with_sample_weight"`` or ``"none"``/``None``.
-      name: optional name.
-      dtype: computation dtype (default float32, as Keras).
+      <common args>
       method: ``"auto"`` (default), ``"all_pairs"`` or ``"sorted"``.
       lambda_weights: optional lambda weights such as
         :class:`jaxrank.DCGLambdaWeight` (beyond keras_rs; not with ``"sorted"``).
@@ -170,10 +180,11 @@ class _PairwiseLambdaLoss(RankingLoss):
             dtype,
             temperature=checks.check_temperature(temperature),
             lambda_weights=checks.check_lambda_weights(lambda_weights),
-            block_size=checks.check_block_size(block_size),
+            block_size=checks.check_positive_int("block_size", block_size),
         )
 
 
+@_documented
 class PairwiseLogisticLoss(_PairwiseLambdaLoss):
     r"""Pairwise logistic loss as a class, a drop-in for keras_rs's.
 
@@ -187,10 +198,7 @@ class PairwiseLogisticLoss(_PairwiseLambdaLoss):
 
     Args:
       temperature: float > 0 dividing score differences.
-      reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
-        ``"mean_with_sample_weight"`` or ``"none"``/``None``.
-      name: optional name.
-      dtype: computation dtype (default float32, as Keras).
+      <common args>
       lambda_weights: optional lambda weights (beyond keras_rs).
       block_size: optional static rows per block (default: chosen from the shape).
 
@@ -228,7 +236,13 @@ class PairwiseSoftZeroOneLoss(_PairwiseLambdaLoss):
     loss_fn = staticmethod(pairwise_soft_zero_one_loss)
 
 
-class PairwiseMeanSquaredError(RankingLoss):
+def _squared_error_ignoring_temperature(scores, labels, *, temperature, **options):
+    del temperature  # keras_rs accepts one for this loss, and ignores it
+    return pairwise_mean_squared_error(scores, labels, **options)
+
+
+@_documented
+class PairwiseMeanSquaredError(_PairwiseLambdaLoss):
     r"""Pairwise squared error as a class, a drop-in for keras_rs's.
 
     .. math::
@@ -241,10 +255,7 @@ class PairwiseMeanSquaredError(RankingLoss):
 
     Args:
       temperature: float > 0, unused (see above).
-      reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
-        ``"mean_with_sample_weight"`` or ``"none"``/``None``.
-      name: optional name.
-      dtype: computation dtype (default float32, as Keras).
+      <common args>
       lambda_weights: optional lambda weights (beyond keras_rs).
       block_size: with lambda weights, optional static rows per block.
 
@@ -257,30 +268,10 @@ class PairwiseMeanSquaredError(RankingLoss):
       5.58
     """
 
-    loss_fn = staticmethod(pairwise_mean_squared_error)
-
-    def __init__(
-        self,
-        temperature: float = 1.0,
-        reduction: Reduction | None = "sum_over_batch_size",
-        name: str | None = None,
-        dtype: Any = None,
-        lambda_weights: LambdaWeight | None = None,
-        block_size: int | None = None,
-    ) -> None:
-        self.temperature = checks.check_temperature(temperature)
-        super().__init__(
-            reduction,
-            name,
-            dtype,
-            lambda_weights=checks.check_lambda_weights(lambda_weights),
-            block_size=checks.check_block_size(block_size),
-        )
-
-    def _arguments(self) -> dict[str, Any]:
-        return {**super()._arguments(), "temperature": self.temperature}
+    loss_fn = staticmethod(_squared_error_ignoring_temperature)
 
 
+@_documented
 class ListMLELoss(RankingLoss):
     r"""ListMLE loss as a class, a drop-in for ``keras_rs.losses.ListMLELoss``.
 
@@ -296,10 +287,7 @@ class ListMLELoss(RankingLoss):
 
     Args:
       temperature: float > 0 dividing the scores.
-      reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
-        ``"mean_with_sample_weight"`` or ``"none"``/``None``.
-      name: optional name.
-      dtype: computation dtype (default float32, as Keras).
+      <common args>
 
     Examples:
       >>> import numpy as np

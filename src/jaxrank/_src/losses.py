@@ -203,7 +203,7 @@ def _pair_term_loss(
     temperature = checks.check_temperature(temperature)
     reduction = checks.check_reduction(reduction)
     lambda_weights = checks.check_lambda_weights(lambda_weights)
-    block = checks.check_block_size(block)
+    block = checks.check_positive_int("block_size", block)
     inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
     item_losses = pair_blocks.pair_losses(
         kernel_scores,
@@ -443,7 +443,7 @@ def pairwise_mean_squared_error(
             block_size,
         )
     reduction = checks.check_reduction(reduction)
-    checks.check_block_size(block_size)
+    checks.check_positive_int("block_size", block_size)
     inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
     item_losses = _squared_error_item_losses(kernel_scores, inputs.labels, inputs.valid)
     return _reduce_item_losses(item_losses, inputs, nonfinite, reduction)

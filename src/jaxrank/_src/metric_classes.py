@@ -101,7 +101,7 @@ class RankingMetric(Configurable):
         dtype: Any = None,
         **options: Any,
     ) -> None:
-        self.k = checks.check_cutoff("k", k)
+        self.k = checks.check_positive_int("k", k)
         self.shuffle_ties = bool(shuffle_ties)
         self.seed = checks.check_seed(seed)
         self.name = name or type(self).__name__
@@ -188,9 +188,15 @@ _COMMON_ARGS = """Args:
       dtype: computation dtype (default float32, as Keras)."""
 
 
+_GAIN_ARGS = """gain_fn: elementwise map from labels to gains (default ``2**y - 1``).
+      rank_discount_fn: elementwise map from 1-based ranks to discounts (default
+        ``1 / log2(rank + 1)``)."""
+
+
 def _documented(cls):
-    """Puts the constructor arguments every metric shares into ``cls``'s docstring."""
-    cls.__doc__ = cls.__doc__.replace("<common args>", _COMMON_ARGS)
+    """Puts the constructor arguments the metrics share into ``cls``'s docstring."""
+    doc = cls.__doc__.replace("<common args>", _COMMON_ARGS)
+    cls.__doc__ = doc.replace("<gain args>", _GAIN_ARGS)
     return cls
 
 
@@ -237,9 +243,7 @@ class NDCG(_GainMetric):
     Lists are averaged with keras_rs's list weights (module docstring).
 
     <common args>
-      gain_fn: elementwise map from labels to gains (default ``2**y - 1``).
-      rank_discount_fn: elementwise map from 1-based ranks to discounts (default
-        ``1 / log2(rank + 1)``).
+      <gain args>
 
     Examples:
       >>> import numpy as np
@@ -265,9 +269,7 @@ class DCG(_GainMetric):
     :math:`w_l`: the item weights already sit inside each DCG.
 
     <common args>
-      gain_fn: elementwise map from labels to gains (default ``2**y - 1``).
-      rank_discount_fn: elementwise map from 1-based ranks to discounts (default
-        ``1 / log2(rank + 1)``).
+      <gain args>
 
     Examples:
       >>> import numpy as np

@@ -121,7 +121,7 @@ def _discounts(shape, dtype, k, discount_fn) -> Array:
 
 
 def _dcg_and_ideal(scores, labels, where, weights, k, gain_fn, discount_fn, key):
-    checks.check_cutoff("k", k)
+    checks.check_positive_int("k", k)
     lists = _prepare(scores, labels, where, weights)
     gains = _weighted_gains(lists, gain_fn)
     discounts = _discounts(gains.shape, gains.dtype, k, discount_fn)
@@ -250,7 +250,7 @@ class _Binary(NamedTuple):
 
 def _binary_ranked(scores, labels, where, k, key, weights=None) -> _Binary:
     """Relevance (label >= 1) of every valid item, in rank order, cut at ``k``."""
-    checks.check_cutoff("k", k)
+    checks.check_positive_int("k", k)
     lists = _prepare(scores, labels, where, weights)
     dtype = lists.inputs.scores.dtype
     relevant = lists.inputs.valid & (lists.inputs.labels >= 1)

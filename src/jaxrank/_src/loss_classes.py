@@ -32,7 +32,6 @@ from jaxrank._src.losses import (
 )
 from jaxrank._src.types import HingeMethod, Reduction
 
-
 _COMMON_ARGS = """reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
         ``"mean_with_sample_weight"`` or ``"none"``/``None``.
       name: optional name.

@@ -251,3 +251,73 @@ def check_list_weights(weights, scores_shape: tuple[int, ...]) -> None:
             f"{leading} or {leading + (1,)}; received per-item shape "
             f"{tuple(jnp.shape(weights))}."
         )
+
+
+def check_y_true(y_true) -> tuple[Any, Any]:
+    """``(labels, mask)`` from a keras_rs-convention ``y_true``: an array, or a dict
+    with a ``"labels"`` entry and an optional ``"mask"``."""
+    if isinstance(y_true, dict):
+        if "labels" not in y_true:
+            raise ValueError(
+                '`y_true` given as a dict must have a "labels" entry (and optionally '
+                f'"mask"); received keys {sorted(y_true)}.'
+            )
+        return y_true["labels"], y_true.get("mask")
+    return y_true, None
+
+
+def check_keras_shapes(labels: jax.Array, scores: jax.Array, mask) -> None:
+    """Checks keras_rs-convention ``y_true``/``y_pred`` (and the mask) agree, each of
+    rank 1 or 2."""
+    check_list_rank("y_true", labels)
+    check_list_rank("y_pred", scores)
+    if labels.shape != scores.shape:
+        raise ValueError(
+            "`y_true` and `y_pred` must have the same shape; received "
+            f"{tuple(labels.shape)} and {tuple(scores.shape)}."
+        )
+    if mask is not None and jnp.shape(mask) != labels.shape:
+        raise ValueError(
+            '`y_true["mask"]` must have the shape of `y_true["labels"]` '
+            f"{tuple(labels.shape)}; received {tuple(jnp.shape(mask))}."
+        )
+
+
+def check_broadcast_weights(
+    sample_weight: jax.Array, shape: tuple[int, int]
+) -> jax.Array:
+    """``sample_weight`` broadcast to a keras_rs metric batch's ``(batch, list_size)``:
+    a scalar, per list ``(batch,)``/``(batch, 1)``, or anything broadcasting to the
+    batch's shape."""
+    batch, _ = shape
+    if sample_weight.ndim == 1 and sample_weight.shape == (batch,):
+        sample_weight = sample_weight[:, None]
+    try:
+        fits = jnp.broadcast_shapes(sample_weight.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not (fits and sample_weight.ndim <= 2):
+        raise ValueError(
+            "`sample_weight` must be a scalar, per list (batch,) or (batch, 1), or "
+            f"per item {shape}; received shape {tuple(sample_weight.shape)}."
+        )
+    return jnp.broadcast_to(sample_weight, shape)
+
+
+def check_same_shape_as_values(weights: jax.Array, values: jax.Array) -> None:
+    """Checks the ``weights`` of per-list metric ``values`` have their shape."""
+    if weights.shape != values.shape:
+        raise ValueError(
+            f"`weights` must have the shape of `values` {values.shape}; "
+            f"received shape {weights.shape}."
+        )
+
+
+def check_fixed_options(options: dict[str, Any]) -> None:
+    """Checks the fixed options of ``jaxrank.as_optax_loss`` leave the reduction to
+    ``reduce_fn``."""
+    if "reduction" in options:
+        raise ValueError(
+            "`reduction` is set by the optax convention (use `reduce_fn=` on the "
+            f"returned function); received reduction={options['reduction']!r}."
+        )

@@ -1,7 +1,7 @@
 """One preparation of the arrays every loss and metric takes.
 
-:func:`prepare_inputs` checks ``scores``, ``labels``, ``where`` and ``weights``
-(:mod:`jaxrank._src.checks`) and returns them normalised, with the conventions of
+:func:`prepare_inputs` checks ``scores``, ``labels``, ``where`` and ``weights`` (with
+the checks module) and returns them normalised, with the conventions of
 :mod:`jaxrank.losses` and :mod:`jaxrank.metrics`:
 
 * the list is the last axis; any leading axes are batch axes;

@@ -32,39 +32,16 @@ class Batch(NamedTuple):
     sample_weight: jax.Array | None
 
 
-def split_y_true(y_true) -> tuple[Any, Any]:
-    """``(labels, mask)`` from ``y_true``, an array or a dict with ``"labels"``."""
-    if isinstance(y_true, dict):
-        if "labels" not in y_true:
-            raise ValueError(
-                '`y_true` given as a dict must have a "labels" entry (and optionally '
-                f'"mask"); received keys {sorted(y_true)}.'
-            )
-        return y_true["labels"], y_true.get("mask")
-    return y_true, None
-
-
 def standardize(y_true, y_pred, sample_weight, dtype) -> Batch:
     """Checks a keras_rs-convention call's arguments and returns them as a
     :class:`Batch`."""
-    labels, mask = split_y_true(y_true)
+    labels, mask = checks.check_y_true(y_true)
     labels = jnp.asarray(labels).astype(dtype)
     scores = jnp.asarray(y_pred).astype(dtype)
-    checks.check_list_rank("y_true", labels)
-    checks.check_list_rank("y_pred", scores)
-    if labels.shape != scores.shape:
-        raise ValueError(
-            "`y_true` and `y_pred` must have the same shape; received "
-            f"{tuple(labels.shape)} and {tuple(scores.shape)}."
-        )
     if mask is not None:
         mask = jnp.asarray(mask)
-        if mask.shape != labels.shape:
-            raise ValueError(
-                '`y_true["mask"]` must have the shape of `y_true["labels"]` '
-                f"{tuple(labels.shape)}; received {tuple(mask.shape)}."
-            )
         mask = mask if mask.dtype == jnp.bool_ else mask != 0
+    checks.check_keras_shapes(labels, scores, mask)
     if sample_weight is not None:
         sample_weight = jnp.asarray(sample_weight).astype(dtype)
     if labels.ndim == 1:

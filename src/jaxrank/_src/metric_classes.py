@@ -61,26 +61,6 @@ def _list_weights(weights: jax.Array, relevance: jax.Array) -> jax.Array:
     return jnp.where(has_weight, jnp.where(has_relevance, per_list, mean_weight), zero)
 
 
-def _item_weights(sample_weight, shape, dtype) -> jax.Array:
-    """Broadcasts ``sample_weight`` to the (rank-2) labels' ``shape`` as keras_rs."""
-    if sample_weight is None:
-        return jnp.ones(shape, dtype)
-    weights = jnp.asarray(sample_weight).astype(dtype)
-    batch, _ = shape
-    if weights.ndim == 1 and weights.shape == (batch,):
-        weights = weights[:, None]
-    try:
-        fits = weights.ndim <= 2 and jnp.broadcast_shapes(weights.shape, shape) == shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(
-            "`sample_weight` must be a scalar, per list (batch,) or (batch, 1), or "
-            f"per item {shape}; received shape {tuple(weights.shape)}."
-        )
-    return jnp.broadcast_to(weights, shape)
-
-
 class RankingMetric(Configurable):
     """Base of the Keras-style metric classes: inputs, list weights, config.
 
@@ -146,7 +126,10 @@ class RankingMetric(Configurable):
         """
         batch = standardize(y_true, y_pred, sample_weight, self.dtype)
         labels = batch.labels
-        weights = _item_weights(batch.sample_weight, labels.shape, labels.dtype)
+        if batch.sample_weight is None:
+            weights = jnp.ones(labels.shape, labels.dtype)
+        else:
+            weights = checks.check_broadcast_weights(batch.sample_weight, labels.shape)
         zero = jnp.zeros((), labels.dtype)
         valid = (labels >= zero) & (weights > zero)
         if batch.mask is not None:

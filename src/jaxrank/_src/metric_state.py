@@ -15,6 +15,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxrank._src import checks
 from jaxrank._src.numerics import safe_divide
 
 
@@ -65,11 +66,7 @@ class WeightedMean(NamedTuple):
         if weights is None:
             weights = jnp.ones(values.shape, dtype)
         weights = jnp.asarray(weights).astype(dtype)
-        if weights.shape != values.shape:
-            raise ValueError(
-                f"`weights` must have the shape of `values` {values.shape}; "
-                f"received shape {weights.shape}."
-            )
+        checks.check_same_shape_as_values(weights, values)
         zero = jnp.zeros((), dtype)
         weighted = jnp.where(weights != zero, weights * values, zero)
         return WeightedMean(

@@ -8,6 +8,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxrank._src import checks
+
 
 def _safe_reduce(per_list, where, reduce_fn):
     """Reduces per-list losses as optax's ranking losses do.
@@ -56,6 +58,8 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
 
     Examples:
       >>> import jax.numpy as jnp
+
+from jaxrank._src import checks
       >>> import jaxrank
       >>> loss = jaxrank.as_optax_loss(jaxrank.pairwise_hinge_loss, temperature=1.0)
       >>> logits = jnp.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
@@ -65,11 +69,7 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
       >>> loss(logits, labels)
       Array(3., dtype=float32)
     """
-    if "reduction" in options:
-        raise ValueError(
-            "`reduction` is set by the optax convention (use `reduce_fn=` on the "
-            f"returned function); received reduction={options['reduction']!r}."
-        )
+    checks.check_fixed_options(options)
 
     def optax_loss(
         logits: jax.Array,

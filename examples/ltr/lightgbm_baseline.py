@@ -14,9 +14,43 @@ import argparse
 import json
 import time
 
+import jax.numpy as jnp
 import lightgbm
-import main as example
 import numpy as np
+from cv import cv_folds
+from datasets import load_data
+from main import CUTOFFS
+
+import jaxrank
+from jaxrank import data as ltr_data
+
+
+def ndcg_of_scores(
+    dataset: ltr_data.RankingDataset, scores: np.ndarray
+) -> dict[str, float]:
+    """Mean NDCG@1/3/5/10 over the queries of ``dataset`` for per-document ``scores``.
+
+    The same definition as ``main.py``'s evaluation (``jaxrank.metrics.ndcg``: gain
+    2^label - 1, log2 discount, a query without relevant documents counting 1.0).
+    """
+    padded = ltr_data.pad_lists(dataset)
+    list_scores = np.where(
+        padded.mask, np.asarray(scores, np.float32)[padded.doc_index], 0.0
+    )
+    return {
+        f"ndcg@{k}": float(
+            jnp.mean(
+                jaxrank.metrics.ndcg(
+                    jnp.asarray(list_scores),
+                    jnp.asarray(padded.labels),
+                    where=jnp.asarray(padded.mask),
+                    k=k,
+                    no_relevant_value=1.0,
+                )
+            )
+        )
+        for k in CUTOFFS
+    }
 
 
 def run(train, test, seed: int) -> dict:
@@ -35,7 +69,7 @@ def run(train, test, seed: int) -> dict:
         params, lightgbm.Dataset(train.features, train.labels, group=train.list_sizes)
     )
     seconds = time.perf_counter() - start
-    result = example.ndcg_of_scores(test, booster.predict(test.features))
+    result = ndcg_of_scores(test, booster.predict(test.features))
     result.update(
         model="lightgbm lambdarank", seed=seed, train_seconds=round(seconds, 2)
     )
@@ -61,7 +95,7 @@ def main() -> None:
         "(the same folds as main.py with --seed 0)",
     )
     args = parser.parse_args()
-    train, test = example.load_data(args, seed=0)
+    train, test = load_data(args, seed=0)
     if args.cv_folds:
         folds = [
             run(
@@ -69,7 +103,7 @@ def main() -> None:
                 train.subset(np.sort(held)),
                 seed=0,
             )
-            for held in example.cv_folds(train.num_queries, args.cv_folds, seed=0)
+            for held in cv_folds(train.num_queries, args.cv_folds, seed=0)
         ]
         keys = [k for k in folds[0] if k.startswith("ndcg")]
         mean = {k: float(np.mean([f[k] for f in folds])) for k in keys}

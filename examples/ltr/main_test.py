@@ -1,4 +1,8 @@
-"""Runs the LTR example on tiny data: it learns, writes outputs, shards exactly."""
+"""Runs the LTR example on tiny data: it learns, writes outputs, shards exactly.
+
+pytest puts this folder on ``sys.path`` (no ``__init__.py``), so ``main.py``'s
+sibling modules (``features``, ``model``, ``cv``, ...) import by their own names.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,16 @@ import sys
 import jax
 import numpy as np
 import pytest
+from cv import cv_folds
+from features import (
+    FEATURE_TRANSFORMS,
+    GaussRank,
+    fit_features,
+    standardize_within_lists,
+)
+from flags import parse_flags
 from flax import nnx
+from model import Scorer
 
 from jaxrank import data
 
@@ -94,7 +107,8 @@ def test_ensemble_members_train_independently_and_average():
     )
     # The ensemble scores the test set with the mean of its members' scores.
     graphdef, params = pair["model"]
-    lists = data.pad_lists(example.fit_features(config, train)(test))
+    pipeline = fit_features(train, config.feature_transform, config.list_features)
+    lists = data.pad_lists(pipeline(test))
     members = [
         np.asarray(
             nnx.merge(graphdef, jax.tree.map(lambda x, m=m: x[m], params))(
@@ -114,7 +128,7 @@ def test_ensemble_members_train_independently_and_average():
 
 def test_features_within_lists_are_standardised_per_query():
     dataset, _ = data.make_synthetic((6, 2), **TINY)
-    within = example.standardize_within_lists(dataset)
+    within = standardize_within_lists(dataset)
     offsets = dataset.query_offsets
     for lo, hi in zip(offsets[:-1], offsets[1:], strict=True):
         x = dataset.features[lo:hi].astype(np.float64)
@@ -125,22 +139,19 @@ def test_features_within_lists_are_standardised_per_query():
     shifted = dataset.features.copy()
     shifted[offsets[0] : offsets[1]] = 3.0 * shifted[offsets[0] : offsets[1]] - 7.0
     np.testing.assert_allclose(
-        example.standardize_within_lists(
-            dataclasses.replace(dataset, features=shifted)
-        ),
+        standardize_within_lists(dataclasses.replace(dataset, features=shifted)),
         within,
         atol=1e-5,
     )
-    for transform in example.FEATURE_TRANSFORMS:
-        config = example.Config(list_features=True, feature_transform=transform)
-        prepared = example.fit_features(config, dataset)(dataset)
+    for transform in FEATURE_TRANSFORMS:
+        prepared = fit_features(dataset, transform, list_features=True)(dataset)
         assert prepared.num_features == 2 * dataset.num_features
 
 
 def test_gauss_rank_is_monotone_and_normal_on_training_values():
     rng = np.random.default_rng(0)
     features = np.stack([rng.exponential(size=400), rng.random(400) < 0.2], axis=1)
-    transform = example.GaussRank.fit(features)
+    transform = GaussRank.fit(features)
     out = transform(features)
     # The continuous feature becomes close to standard normal...
     assert abs(out[:, 0].mean()) < 0.02 and abs(out[:, 0].std() - 1) < 0.05
@@ -152,7 +163,7 @@ def test_gauss_rank_is_monotone_and_normal_on_training_values():
 
 
 def test_list_context_sees_the_list_but_not_its_padding():
-    model = example.Scorer(4, (8, 8), 0.0, list_context=True, rngs=nnx.Rngs(0))
+    model = Scorer(4, (8, 8), 0.0, list_context=True, rngs=nnx.Rngs(0))
     x = np.random.default_rng(1).normal(size=(2, 5, 4)).astype(np.float32)
     mask = np.array([[True] * 5, [True, True, True, False, False]])
     scores = model(x, mask)
@@ -166,13 +177,38 @@ def test_list_context_sees_the_list_but_not_its_padding():
     assert not np.allclose(model(moved, mask)[0, :4], scores[0, :4])
     np.testing.assert_allclose(model(moved, mask)[1], scores[1], rtol=1e-6)
     with pytest.raises(ValueError, match="two hidden layers"):
-        example.Scorer(4, (8,), 0.0, list_context=True, rngs=nnx.Rngs(0))
+        Scorer(4, (8,), 0.0, list_context=True, rngs=nnx.Rngs(0))
 
 
 def test_cross_validation_folds_partition_the_queries():
-    folds = example.cv_folds(23, 5, seed=1)
+    folds = cv_folds(23, 5, seed=1)
     assert len(folds) == 5 and {len(f) for f in folds} == {4, 5}
     np.testing.assert_array_equal(np.sort(np.concatenate(folds)), np.arange(23))
+
+
+def test_flags_come_from_the_dataclass_fields():
+    def parse(*argv):
+        return parse_flags(argv, example.Config, example.Run, description="")
+
+    config, run = parse()
+    assert config == example.Config() and run == example.Run()
+    config, run = parse(
+        *("--hidden", "16,8", "--no-list-context", "--feature-transform", "log"),
+        *("--learning-rate", "0.5", "--epochs", "3", "--train", "a.txt"),
+        "--no-progress",
+    )
+    assert config == dataclasses.replace(
+        example.Config(),
+        hidden=(16, 8),
+        list_context=False,
+        feature_transform="log",
+        learning_rate=0.5,
+        epochs=3,
+    )
+    assert (run.train, run.test, run.progress) == ("a.txt", None, False)
+    for bad in (["--feature-transform", "nope"], ["--lambda-weights", "x"]):
+        with pytest.raises(SystemExit):
+            parse(*bad)
 
 
 def write_letor(path, dataset):

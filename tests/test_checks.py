@@ -1,5 +1,7 @@
 """Bad inputs fail at trace time with an error that names the argument."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -127,3 +129,87 @@ def test_class_rank_3_names_the_rank():
     with pytest.raises(ValueError, match=r"rank|ndim|axes") as info:
         loss(np.zeros((2, 3, 4)), np.zeros((2, 3, 4)))
     assert "3" in str(info.value)
+
+
+NOT_ARRAYS = [None, "abc", object()]
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [(name, value) for name in ("scores", "labels") for value in NOT_ARRAYS]
+    + [(name, value) for name in ("where", "weights") for value in NOT_ARRAYS[1:]],
+)
+def test_non_arrays_are_refused_by_name(name, value):
+    args = {"scores": SCORES, "labels": LABELS, name: value}
+    kwargs = {k: args.pop(k) for k in ("where", "weights") if k in args}
+    with pytest.raises(TypeError, match=f"`{name}` must be an array of numbers"):
+        jaxrank.pairwise_hinge_loss(args["scores"], args["labels"], **kwargs)
+
+
+@pytest.mark.parametrize("value", NOT_ARRAYS, ids=["none", "string", "object"])
+def test_keras_style_classes_name_y_true_and_y_pred(value):
+    with pytest.raises(TypeError, match="`y_true`"):
+        jaxrank.PairwiseHingeLoss()(value, SCORES)
+    with pytest.raises(TypeError, match="`y_pred`"):
+        jaxrank.PairwiseHingeLoss()(LABELS, value)
+    with pytest.raises(TypeError, match="`y_pred`"):
+        jaxrank.metrics.NDCG()(LABELS, value)
+
+
+def test_complex_y_pred_is_refused_not_truncated():
+    with pytest.raises(TypeError, match="`y_pred` must be real"):
+        jaxrank.PairwiseHingeLoss()(LABELS, SCORES + 1j)
+    with pytest.raises(TypeError, match="`scores`"):
+        jaxrank.pairwise_hinge_loss(SCORES + 1j, LABELS)
+
+
+@pytest.mark.parametrize(
+    "temperature, error",
+    [
+        ("2", TypeError),
+        (b"2", TypeError),
+        (True, TypeError),
+        (1e-50, ValueError),
+        (1e39, ValueError),
+        (float("inf"), ValueError),
+        (float("nan"), ValueError),
+    ],
+)
+def test_temperature_must_be_a_normal_float32_number(temperature, error):
+    with pytest.raises(error, match="temperature"):
+        jaxrank.pairwise_hinge_loss(SCORES, LABELS, temperature=temperature)
+    with pytest.raises(error, match="temperature"):
+        jaxrank.PairwiseLogisticLoss(temperature=temperature)
+
+
+def test_extreme_but_representable_temperatures_give_finite_losses():
+    for temperature in (2e-38, 1e38):
+        for method in ("all_pairs", "sorted"):
+            value = jaxrank.pairwise_hinge_loss(
+                SCORES, LABELS, temperature=temperature, method=method
+            )
+            assert np.isfinite(value)
+
+
+def test_second_derivatives_are_as_documented():
+    """The losses' docstring: jacrev(grad) everywhere; hessian all but two."""
+    scores, labels = SCORES[:1], LABELS[:1]
+    for fn in (
+        jaxrank.pairwise_hinge_loss,
+        jaxrank.pairwise_logistic_loss,
+        jaxrank.pairwise_soft_zero_one_loss,
+        jaxrank.pairwise_mean_squared_error,
+        jaxrank.list_mle_loss,
+    ):
+        loss = functools.partial(fn, labels=labels)
+        hessian = jax.jacrev(jax.grad(loss))(scores)
+        assert hessian.shape == scores.shape * 2 and np.all(np.isfinite(hessian))
+        forward = fn not in (
+            jaxrank.pairwise_logistic_loss,
+            jaxrank.pairwise_soft_zero_one_loss,
+        )
+        if forward:
+            np.testing.assert_allclose(jax.hessian(loss)(scores), hessian, atol=1e-5)
+        else:
+            with pytest.raises(TypeError, match="custom_vjp"):
+                jax.hessian(loss)(scores)

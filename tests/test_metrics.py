@@ -469,3 +469,14 @@ def test_deprecated_metric_names_warn_and_agree(old, new):
     with pytest.warns(DeprecationWarning, match=new):
         value = getattr(metrics, old)(scores, labels, k=3)
     np.testing.assert_array_equal(value, getattr(metrics, new)(scores, labels, k=3))
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_empty_lists_give_zero_for_every_metric(name):
+    fn = FUNCTIONS[name][0]
+    values = fn(jnp.zeros((3, 0)), jnp.zeros((3, 0)))
+    np.testing.assert_array_equal(values, np.zeros(3))
+
+
+def test_mean_reciprocal_rank_class_on_empty_lists():
+    assert float(metrics.MeanReciprocalRank()(np.zeros((2, 0)), np.zeros((2, 0)))) == 0

@@ -10,7 +10,6 @@ values, never the contents of a traced array.
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from collections.abc import Callable
@@ -46,10 +45,35 @@ def _is_real(dtype) -> bool:
     )
 
 
+def as_array(name: str, x) -> jax.Array:
+    """``x`` as an array, or a ``TypeError`` naming ``name`` when it is not
+    array-like (None, a string, an object JAX cannot convert)."""
+    dtype = getattr(x, "dtype", None) if hasattr(x, "shape") else None
+    if dtype is None:
+        try:
+            dtype = np.asarray(x).dtype
+        except (TypeError, ValueError):
+            dtype = np.dtype(object)
+    numeric = jnp.issubdtype(dtype, jnp.number) or dtype == jnp.bool_
+    if x is None or not numeric:
+        raise TypeError(
+            f"`{name}` must be an array of numbers; received {type(x).__name__} "
+            f"{x!r:.80}."
+        )
+    return jnp.asarray(x)
+
+
+def check_real(name: str, x) -> jax.Array:
+    """Returns ``x`` as an array after checking it holds real numbers (not complex)."""
+    x = as_array(name, x)
+    if not _is_real(x.dtype):
+        raise TypeError(f"`{name}` must be real numbers; received {describe(x)}.")
+    return x
+
+
 def check_scores(scores) -> jax.Array:
     """Returns ``scores`` as an array after checking it is floating with ndim >= 1."""
-    if not hasattr(scores, "dtype"):
-        scores = jnp.asarray(scores)
+    scores = as_array("scores", scores)
     if not jnp.issubdtype(scores.dtype, jnp.floating):
         raise TypeError(
             f"`scores` must be a floating-point array; received {describe(scores)}. "
@@ -64,7 +88,7 @@ def check_scores(scores) -> jax.Array:
 
 def check_same_shape(name: str, x, scores: jax.Array) -> jax.Array:
     """Returns ``x`` as an array after checking it has the scores' shape."""
-    x = jnp.asarray(x)
+    x = as_array(name, x)
     if x.shape != scores.shape:
         raise ValueError(
             f"`{name}` must have the shape of `scores` {tuple(scores.shape)}; "
@@ -117,15 +141,25 @@ def weights_kind(weights, scores_shape: tuple[int, ...]) -> str:
 def check_weights(weights, scores_shape: tuple[int, ...]) -> tuple[jax.Array, str]:
     """Returns ``weights`` as an array and its :func:`weights_kind`, after checking
     they are real numbers of an accepted shape."""
-    weights = jnp.asarray(weights)
+    weights = as_array("weights", weights)
     kind = weights_kind(weights, scores_shape)
     if not _is_real(weights.dtype):
         raise TypeError(f"`weights` must be numeric; received {describe(weights)}.")
     return weights, kind
 
 
+# Temperatures must be normal float32 numbers, so no compute dtype rounds them to 0
+# or to infinity.
+_TEMPERATURE_RANGE = (float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max))
+
+
 def check_temperature(temperature) -> float:
-    """Returns ``temperature`` as a Python float after checking it is static and > 0."""
+    """Returns ``temperature`` as a Python float after checking it is a static number
+    in the normal float32 range (about 1.2e-38 to 3.4e38)."""
+    if isinstance(temperature, str | bytes | bool):
+        raise TypeError(
+            f"`temperature` must be a positive number; received {temperature!r}."
+        )
     try:
         value = float(temperature)
     except jax.errors.ConcretizationTypeError as err:
@@ -138,9 +172,12 @@ def check_temperature(temperature) -> float:
         raise TypeError(
             f"`temperature` must be a positive number; received {temperature!r}."
         ) from err
-    if not (value > 0 and math.isfinite(value)):
+    low, high = _TEMPERATURE_RANGE
+    if not (low <= value <= high):
         raise ValueError(
-            f"`temperature` must be a finite number > 0; received {temperature!r}."
+            f"`temperature` must be a number in [{low:.3g}, {high:.3g}] (a normal "
+            f"float32, so it is neither 0 nor inf in any dtype); received "
+            f"{temperature!r}."
         )
     return value
 

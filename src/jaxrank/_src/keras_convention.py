@@ -36,8 +36,8 @@ def standardize(y_true, y_pred, sample_weight, dtype) -> Batch:
     """Checks a keras_rs-convention call's arguments and returns them as a
     :class:`Batch`."""
     labels, mask = checks.check_y_true(y_true)
-    labels = jnp.asarray(labels).astype(dtype)
-    scores = jnp.asarray(y_pred).astype(dtype)
+    labels = checks.check_real("y_true", labels).astype(dtype)
+    scores = checks.check_real("y_pred", y_pred).astype(dtype)
     if mask is not None:
         mask = jnp.asarray(mask)
         mask = mask if mask.dtype == jnp.bool_ else mask != 0

@@ -28,7 +28,10 @@ Conventions shared by every loss:
 * **Gradients** are hand-written ``jax.custom_vjp`` rules with :math:`O(n)` residuals
   (for the hinge, logistic and soft zero-one losses) or plain autodiff of
   :math:`O(n)` computations (squared error, ListMLE). ``custom_vjp`` rules out
-  forward mode (``jax.jvp``, ``jax.jacfwd``); use reverse mode.
+  forward mode (``jax.jvp``, ``jax.jacfwd``) for the first three; use reverse mode.
+  Second derivatives: reverse over reverse (``jax.jacrev(jax.grad(f))``) works for
+  every loss; ``jax.hessian`` (forward over reverse) works for the hinge, the squared
+  error and ListMLE, and raises for the logistic and soft zero-one losses.
 """
 
 from __future__ import annotations

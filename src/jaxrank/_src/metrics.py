@@ -295,7 +295,8 @@ def reciprocal_rank(
     """
     _, ranked, _, lists = _binary_ranked(scores, labels, where, k, key)
     ranks = _rank_positions(ranked.shape, ranked.dtype)
-    return _finish(jnp.max(ranked / ranks, axis=-1), lists)
+    # initial=0: an empty list (n = 0) has reciprocal rank 0, as every metric gives.
+    return _finish(jnp.max(ranked / ranks, axis=-1, initial=0.0), lists)
 
 
 def average_precision(

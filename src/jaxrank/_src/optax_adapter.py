@@ -58,8 +58,6 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
 
     Examples:
       >>> import jax.numpy as jnp
-
-from jaxrank._src import checks
       >>> import jaxrank
       >>> loss = jaxrank.as_optax_loss(jaxrank.pairwise_hinge_loss, temperature=1.0)
       >>> logits = jnp.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])

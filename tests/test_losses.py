@@ -680,3 +680,20 @@ def test_all_pairs_with_lambda_weights_builds_no_full_pair_slab():
     compiled = jax.jit(jax.value_and_grad(loss)).lower(scores).compile()
     temp_bytes = compiled.memory_analysis().temp_size_in_bytes
     assert temp_bytes < (n * n * 4) // 4
+
+
+@pytest.mark.parametrize(
+    "shift, temperature, rtol",
+    # At T = 1e-3 the logits s/T are near -2e9, where a float32 ulp is 256: the
+    # rounding of s/T alone moves the loss by a few percent (it used to be ~2e9).
+    [(-1e9, 1.0, 1e-6), (-3e9, 1.0, 1e-6), (-2e6, 1e-3, 0.05)],
+)
+def test_list_mle_is_shift_invariant_far_from_zero(shift, temperature, rtol):
+    labels = jnp.array([[3.0, 2.0, 1.0, 0.0, 2.0, -1.0]])
+    scores = jnp.array([[0.8, 0.6, 0.4, 0.2, 0.1, 0.0]]) * 1e-3 * (1 / temperature)
+    # Scores relative to a far offset, as float32 holds them after the shift.
+    far = (scores + shift).astype(jnp.float32)
+    near = far - jnp.float32(shift)
+    got = jaxrank.list_mle_loss(far, labels, temperature=temperature)
+    want = jaxrank.list_mle_loss(near, labels, temperature=temperature)
+    np.testing.assert_allclose(got, want, rtol=rtol)

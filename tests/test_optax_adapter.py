@@ -135,3 +135,20 @@ def test_drop_in_for_ranking_softmax_loss_in_training(name):
     assert all(np.isfinite(values))
     assert values[-1] < values[0], values
     assert np.all(np.isfinite(params["w"]))
+
+
+def test_padding_lists_do_not_change_a_mean_however_expressed():
+    """A list padded with -1 labels and one padded through `where` both drop out."""
+    loss = jaxrank.as_optax_loss(jaxrank.pairwise_hinge_loss)
+    scores = jnp.array([[1.0, 3.0, 2.0, 4.0], [0.0, 0.0, 0.0, 0.0]])
+    labels = jnp.array([[1.0, 0.0, 1.0, 3.0], [-1.0, -1.0, -1.0, -1.0]])
+    by_labels = loss(scores, labels)
+    by_where = loss(
+        scores,
+        labels.at[1].set(0.0),
+        where=jnp.array([[True] * 4, [False] * 4]),
+    )
+    alone = loss(scores[:1], labels[:1])
+    np.testing.assert_allclose(by_labels, alone)
+    np.testing.assert_allclose(by_where, alone)
+    assert float(alone) == 5.0

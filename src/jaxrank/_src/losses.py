@@ -467,8 +467,11 @@ def _list_mle_losses(scores, labels, valid, temperature):
     ranked_valid = jnp.take_along_axis(valid, order, axis=-1)
     logits = logits / jnp.asarray(temperature, dtype)
     has_items = jnp.any(valid, axis=-1, keepdims=True)
+    # The largest valid logit, however negative (keras_rs's fill is no floor here: a
+    # list far below it stays shift-invariant).
+    lowest = jnp.full((), -jnp.inf, dtype)
     top = jnp.max(
-        jnp.where(ranked_valid, logits, fill), axis=-1, keepdims=True, initial=fill
+        jnp.where(ranked_valid, logits, lowest), axis=-1, keepdims=True, initial=lowest
     )
     top = jnp.where(has_items, top, jnp.zeros((), dtype))
     # Shifted by the largest logit, exp cannot overflow (the log-sum-exp trick).

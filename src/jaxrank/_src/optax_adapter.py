@@ -9,20 +9,18 @@ import jax
 import jax.numpy as jnp
 
 from jaxrank._src import checks
+from jaxrank._src.inputs import prepare_inputs
 
 
-def _safe_reduce(per_list, where, reduce_fn):
+def _safe_reduce(per_list, has_items, reduce_fn):
     """Reduces per-list losses as optax's ranking losses do.
 
-    Lists without a ``where``-valid item are passed to ``reduce_fn`` as masked out
-    (``reduce_fn(x, where=...)``), so padding lists do not dilute a mean; a mean over
-    no list at all is 0 unless the losses themselves hold a NaN; unreduced output is 0
-    for such lists.
+    Lists without a valid item (``has_items`` False) are passed to ``reduce_fn`` as
+    masked out (``reduce_fn(x, where=...)``), so padding lists do not dilute a mean; a
+    mean over no list at all is 0 unless the losses themselves hold a NaN; unreduced
+    output is 0 for such lists.
     """
-    has_items = None if where is None else jnp.any(where, axis=-1)
     if reduce_fn is None:
-        if has_items is None:
-            return per_list
         return jnp.where(has_items, per_list, jnp.zeros((), per_list.dtype))
     out = reduce_fn(per_list, where=has_items)
     if reduce_fn is jnp.mean:
@@ -40,10 +38,12 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
     .. math:: L_b = \sum_i \ell_{b,i},
 
     and returns ``reduce_fn(losses, where=has_items)`` where ``has_items`` marks the
-    lists with at least one ``where``-valid item (so fully padded lists do not dilute
-    a mean; ``reduce_fn`` must accept ``where=``, as ``jnp.mean`` and ``jnp.sum`` do).
-    ``reduce_fn=None`` returns the per-list array, of the leading shape. These are the
-    rules of optax's ranking losses, so the result is a drop-in replacement.
+    lists with at least one valid item (label >= 0 and ``where`` True), so padded
+    lists do not dilute a mean however the padding is expressed; ``reduce_fn`` must
+    accept ``where=``, as ``jnp.mean`` and ``jnp.sum`` do. ``reduce_fn=None`` returns
+    the per-list array, of the leading shape, 0 for padded lists. These are the rules
+    of optax's ranking losses (which read only ``where`` for padding), so the result is
+    a drop-in replacement.
 
     Args:
       loss_fn: a functional jaxrank loss, e.g. :func:`jaxrank.pairwise_hinge_loss`.
@@ -80,8 +80,11 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
         losses = loss_fn(
             logits, labels, where=where, weights=weights, reduction="none", **options
         )
+        # A list is padding when no item is valid, whether its labels are all
+        # negative or its `where` all False.
+        has_items = jnp.any(prepare_inputs(logits, labels, where=where).valid, axis=-1)
         per_list = losses if losses.shape == logits.shape[:-1] else losses.sum(axis=-1)
-        return _safe_reduce(per_list, where, reduce_fn)
+        return _safe_reduce(per_list, has_items, reduce_fn)
 
     optax_loss.__name__ = f"optax_{getattr(loss_fn, '__name__', 'loss')}"
     optax_loss.__doc__ = (

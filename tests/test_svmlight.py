@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -17,11 +18,14 @@ SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def reference_parse(text: str, group_sizes=None):
-    """Plain line-by-line SVMlight parser: (dense features, labels, query offsets)."""
+    """Plain line-by-line SVMlight parser: (dense features, labels, query offsets).
+
+    Lines end at "\n"; fields are separated by spaces, tabs and carriage returns.
+    """
     rows, labels, qids = [], [], []
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].split()
-        if not line:
+    for line in text.split("\n"):
+        line = re.split("[ \t\r]+", line.split("#", 1)[0].strip(" \t\r"))
+        if line == [""]:
             continue
         labels.append(float(line[0]))
         row = {}
@@ -136,7 +140,10 @@ def test_num_features(write):
     "bad_line, reason",
     [
         ("x qid:1 1:1", "the label 'x' is not a number"),
-        ("nan qid:1 1:1", "the label must be finite"),
+        ("nan qid:1 1:1", "the label 'nan' is not finite"),
+        ("-inf qid:1 1:1", "the label '-inf' is not finite"),
+        ("1e39 qid:1 1:1", "the label '1e39' does not fit in float32"),
+        ("1_0 qid:1 1:1", "the label '1_0' is not a number"),
         ("1 qid:1 1:1:2", "expected <index>:<value>, got '1:1:2'"),
         ("1 qid:1 1:1 5", "expected <index>:<value>, got '5'"),
         ("1 qid:1 :3", "the feature index in ':3' is not a positive integer"),
@@ -144,7 +151,14 @@ def test_num_features(write):
         ("1 qid:1 0:3", "feature indices are 1-based"),
         ("1 qid:1 2:", "the feature value in '2:' is not a number"),
         ("1 qid:1 2:x", "the feature value in '2:x' is not a number"),
-        ("1 qid:1 2:inf", "feature values must be finite"),
+        ("1 qid:1 2:inf", "the feature value in '2:inf' is not finite"),
+        ("1 qid:1 2:NaN", "the feature value in '2:NaN' is not finite"),
+        ("1 qid:1 2:-1e39", "the feature value in '2:-1e39' does not fit in float32"),
+        ("1 qid:1 2:1e400", "the feature value in '2:1e400' is not finite"),
+        ("1 qid:1 2:1_0", "the feature value in '2:1_0' is not a number"),
+        ("1 qid:1 2:0x10", "the feature value in '2:0x10' is not a number"),
+        ("1 qid:1 2:1\x0b", "control character b'\\x0b' outside a comment"),
+        ("1\x00 qid:1 2:1", "control character b'\\x00' outside a comment"),
         ("1 qid:1 2:1 2:3", "feature 2 appears twice"),
         ("1 qid:1 3:1 1:0 3:3", "feature 3 appears twice"),
         ("1 1:1", "no 'qid:' field"),
@@ -152,21 +166,100 @@ def test_num_features(write):
         ("1 qid:1 qid:1 1:1", "'qid:' must directly follow the label"),
         ("1 qid:a 1:1", "the query id in 'qid:a' is not an integer"),
         ("1 qid:1.5 1:1", "the query id in 'qid:1.5' is not an integer"),
+        ("1 qid:1.0 1:1", "the query id in 'qid:1.0' is not an integer"),
+        ("1 qid:1e3 1:1", "the query id in 'qid:1e3' is not an integer"),
+        ("1 qid:1_0 1:1", "the query id in 'qid:1_0' is not an integer"),
+        ("1 qid:- 1:1", "the query id in 'qid:-' is not an integer"),
+        (
+            "1 qid:9223372036854775808 1:1",
+            "the query id in 'qid:9223372036854775808' does not fit in int64",
+        ),
+        (
+            "1 qid:-9223372036854775809 1:1",
+            "the query id in 'qid:-9223372036854775809' does not fit in int64",
+        ),
+        (
+            "1 qid:99999999999999999999999 1:1",
+            "the query id in 'qid:99999999999999999999999' does not fit in int64",
+        ),
     ],
 )
 def test_malformed_line_names_line_and_reason(write, bad_line, reason):
     good = "2 qid:1 1:0.5 3:1 # fine\n\n0 qid:1 2:4\n"
     path = write(good + bad_line + "\n1 qid:1 1:1\n")
-    with pytest.raises(ValueError, match=f"data.txt, line 4: {reason}"):
+    with pytest.raises(ValueError, match=re.escape(f"data.txt, line 4: {reason}")):
         data.load_svmlight(path)
 
 
-def test_malformed_line_number_after_many_blocks(write, monkeypatch):
-    lines = [f"{i % 3} qid:{i // 4} 1:{i} 2:0.5" for i in range(500)]
-    lines[437] = "1 qid:109 1:oops"
-    monkeypatch.setattr(svmlight, "_CHUNK_BYTES", 256)
-    with pytest.raises(ValueError, match="line 438: the feature value in '1:oops'"):
+@pytest.mark.parametrize("chunk", [64, 1 << 20])
+@pytest.mark.parametrize("bad", ["1_0", "0x1", "1e", "--1", "1.2.3"])
+def test_malformed_number_reports_its_own_line(write, monkeypatch, chunk, bad):
+    """Numbers that only the block-wide parse rejects still name their own line."""
+    monkeypatch.setattr(svmlight, "_CHUNK_BYTES", chunk)
+    lines = ["2 qid:1 1:0.5", "0 qid:1 1:1", f"1 qid:1 1:{bad}", "1 qid:1 1:2"]
+    with pytest.raises(ValueError, match=re.escape("data.txt, line 3: the feature")):
         data.load_svmlight(write("\n".join(lines) + "\n"))
+    lines[2] = f"{bad} qid:1 1:1"
+    with pytest.raises(ValueError, match=re.escape(f"line 3: the label {bad!r}")):
+        data.load_svmlight(write("\n".join(lines) + "\n"))
+
+
+@pytest.mark.parametrize("oops", ["oops", "1_0"])
+def test_malformed_line_number_after_many_blocks(write, monkeypatch, oops):
+    lines = [f"{i % 3} qid:{i // 4} 1:{i} 2:0.5" for i in range(500)]
+    lines[437] = f"1 qid:109 1:{oops}"
+    monkeypatch.setattr(svmlight, "_CHUNK_BYTES", 256)
+    with pytest.raises(ValueError, match=f"line 438: the feature value in '1:{oops}'"):
+        data.load_svmlight(write("\n".join(lines) + "\n"))
+
+
+def test_control_characters_cannot_shift_values_between_lines(write):
+    """A vertical tab reads as a separator to the number parse: one token then gives
+    no number and another two, and values would slide silently from line to line."""
+    path = write("1 qid:1 1:5 2:\x0b\n0 qid:1 1:2\x0b3 2:4\n")
+    with pytest.raises(ValueError, match=r"line 1: control character b'\\x0b'"):
+        data.load_svmlight(path)
+    # In a comment they are harmless.
+    got = data.load_svmlight(write("1 qid:1 1:5 # \x00\x0b\x0c\x01\n"))
+    assert got.features.tolist() == [[5.0]]
+
+
+def test_query_ids_are_exact_64_bit_integers(write):
+    """Ids above 2**53 are not rounded through a float (they used to merge)."""
+    big = 2**53
+    path = write(f"1 qid:{big} 1:1\n0 qid:{big + 1} 1:2\n2 qid:{big + 2} 1:3\n")
+    got = data.load_svmlight(path)
+    assert got.query_ids.dtype == np.int64
+    assert got.query_ids.tolist() == [big, big + 1, big + 2]
+    np.testing.assert_array_equal(got.list_sizes, [1, 1, 1])
+    ends = [2**63 - 1, -(2**63), 2**63 - 2, -7, 0]
+    text = "".join(f"1 qid:{q} 1:1\n" for q in ends) + "1 qid:+0003 1:1\n"
+    assert data.load_svmlight(write(text)).query_ids.tolist() == [*ends, 3]
+
+
+def test_values_that_round_to_finite_float32_load(write):
+    biggest = float(np.finfo(np.float32).max)
+    path = write("3.4028235e38 qid:1 1:-3.40282356e38 2:1e-50 3:1e38\n")
+    got = data.load_svmlight(path)
+    assert got.labels.tolist() == [biggest]
+    assert got.features.tolist() == [[-biggest, 0.0, np.float32(1e38)]]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "data.txt has no documents: the file is empty"),
+        ("\n# c\n \t\r\n", "data.txt has no documents: every line is blank"),
+    ],
+)
+def test_empty_file(write, text, message):
+    path = write(text)
+    with pytest.raises(ValueError, match=message):
+        data.load_svmlight(path)
+    # An empty group-size file beside it does not make it a valid dataset.
+    (path.parent / "data.txt.query").write_text("")
+    with pytest.raises(ValueError, match=message):
+        data.load_svmlight(path)
 
 
 def test_query_split_over_the_file_is_an_error(write):
@@ -193,3 +286,104 @@ def test_real_files_match_reference(name, docs, queries, features):
     )
     np.testing.assert_array_equal(got.labels, want_labels)
     np.testing.assert_array_equal(got.query_offsets, want_offsets)
+
+
+FUZZ_BASE = (
+    b"# a small LETOR file\n"
+    b"2 qid:7 1:0.5 3:1\n"
+    b"0 qid:7 2:4 # a comment\n"
+    b"\n"
+    b"1 qid:9 1:1 4:-2e3\n"
+    b"3 qid:9 2:0.25\t5:1\n"
+    b"1\tqid:9 1:3 2:2 3:1\r\n"
+    b"0 qid:12 1:7\n"
+    b"4 qid:12 5:0.125\n"
+)
+# Bytes of the format, most of the time; any byte otherwise.
+FUZZ_BYTES = b"0123456789 \t\n\r:.#-+eqidnaxf_"
+
+
+def fuzz_edit(text: bytes, rng: np.random.Generator) -> bytes:
+    """One random edit: a byte inserted, deleted or replaced, a line duplicated,
+    dropped or moved, or two fields of a line swapped."""
+    b = bytearray(text)
+    lines = text.split(b"\n")
+    i = int(rng.integers(len(b) + 1))
+    byte = (
+        FUZZ_BYTES[rng.integers(len(FUZZ_BYTES))]
+        if rng.random() < 0.8
+        else int(rng.integers(256))
+    )
+    kind = rng.integers(7)
+    if kind == 0 or not b:
+        b.insert(i, byte)
+    elif kind == 1:
+        del b[min(i, len(b) - 1)]
+    elif kind == 2:
+        b[min(i, len(b) - 1)] = byte
+    else:
+        j, k = (int(x) for x in rng.integers(len(lines), size=2))
+        if kind == 3:
+            lines.insert(j, lines[k])
+        elif kind == 4:
+            del lines[j]
+        elif kind == 5:
+            lines.insert(j, lines.pop(k))
+        else:
+            fields = lines[j].split(b" ")
+            p, q = (int(x) for x in rng.integers(len(fields), size=2))
+            fields[p], fields[q] = fields[q], fields[p]
+            lines[j] = b" ".join(fields)
+        return b"\n".join(lines)
+    return bytes(b)
+
+
+def count_documents(text: bytes) -> int:
+    """Lines with something besides spaces, tabs and carriage returns before any '#'."""
+    return sum(
+        bool(line.split(b"#", 1)[0].strip(b" \t\r")) for line in text.split(b"\n")
+    )
+
+
+def test_fuzzed_files_load_whole_or_name_a_line(tmp_path, monkeypatch):
+    """Random edits of a valid file: each loads with one document per non-blank line,
+    the same as the line-by-line reference, or raises ValueError naming a line of the
+    file (or saying that it has no documents)."""
+    rng = np.random.default_rng(20240613)
+    path = tmp_path / "fuzz.txt"
+    outcomes = {"loaded": 0, "refused": 0}
+    for case in range(FUZZ_CASES):
+        text = FUZZ_BASE
+        for _ in range(rng.integers(1, 4)):
+            text = fuzz_edit(text, rng)
+        path.write_bytes(text)
+        # Small blocks for some cases, so that edits also straddle block boundaries.
+        monkeypatch.setattr(svmlight, "_CHUNK_BYTES", [1 << 20, 64, 7][case % 3])
+        try:
+            got = data.load_svmlight(path)
+        except ValueError as error:
+            message = str(error)
+            found = re.search(r"fuzz\.txt, line (\d+): ", message)
+            if found is None:
+                assert "has no documents" in message, (text, message)
+                assert count_documents(text) == 0, (text, message)
+            else:
+                assert 1 <= int(found.group(1)) <= text.count(b"\n") + 1, (
+                    text,
+                    message,
+                )
+            outcomes["refused"] += 1
+            continue
+        assert got.num_docs == count_documents(text), text
+        assert got.query_offsets[-1] == got.num_docs and got.num_queries >= 1, text
+        assert np.isfinite(got.features).all() and np.isfinite(got.labels).all(), text
+        features, labels, offsets = reference_parse(text.decode("latin-1"))
+        np.testing.assert_array_equal(got.features, features, err_msg=repr(text))
+        np.testing.assert_array_equal(got.labels, labels, err_msg=repr(text))
+        np.testing.assert_array_equal(got.query_offsets, offsets, err_msg=repr(text))
+        outcomes["loaded"] += 1
+    # Both outcomes are exercised.
+    assert min(outcomes.values()) > FUZZ_CASES // 10, outcomes
+
+
+FUZZ_CASES = int(os.environ.get("JAXRANK_FUZZ_CASES", 1000))

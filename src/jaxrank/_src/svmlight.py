@@ -4,23 +4,32 @@ The format, one document per line::
 
     <label> [qid:<int>] <index>:<value> <index>:<value> ... [# comment]
 
-Feature indices are 1-based and may be sparse (a missing feature is 0). The query of a
-line comes from its ``qid:`` field or, when the file has none, from a sibling file of
-group sizes (``rank.train.query``: one integer per line, the number of consecutive
-documents in each query, as in LightGBM's examples). The documents of one query must be
-consecutive.
+Fields are separated by spaces or tabs, and a line may end in ``\\r\\n``. The label and
+the feature values are decimal numbers that float32 can hold: a value that rounds to a
+finite float32 is read as that float32 (``1e-50`` as 0), while a larger magnitude
+(``1e39``), NaN or an infinity is an error. Feature indices are 1-based integers of at
+most 9 digits and may be sparse (a missing feature is 0). The query of a line comes
+from its ``qid:`` field, a decimal integer read exactly into int64 (optional sign; no
+decimal point or exponent), or, when the file has no ``qid:`` fields, from a sibling
+file of group sizes (``rank.train.query``: one integer per line, the number of
+consecutive documents in each query, as in LightGBM's examples). The documents of one
+query must be consecutive. Anything after a ``#`` is a comment; control characters
+other than tab and carriage return may appear only there.
 
 The reader parses blocks of whole lines with vectorised NumPy passes over the raw bytes
 (no Python loop over lines or tokens): blank the comments, find the ``qid:`` fields,
-split the tokens, check the ``<index>:<value>`` fields, parse their indices, parse all
-the numbers at once, then check the values. It falls back to a line-by-line pass only
-to word an error message: a malformed line raises ``ValueError`` naming the file, the
-line number and the reason.
+split the tokens, check the ``<index>:<value>`` fields, parse the feature indices and
+the query ids as integers, parse all the other numbers at once, then check the values.
+Only to report an error does it go line by line, to find the malformed line and say
+why: every error about a line raises ``ValueError`` naming the file, the 1-based line
+number and the reason.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -30,15 +39,24 @@ from jaxrank._src.ranking_data import RankingDataset
 
 _CHUNK_BYTES = 1 << 23  # parse 8 MiB at a time: bounded memory, few NumPy calls
 _SPACE, _TAB, _NEWLINE, _RETURN, _COLON, _HASH = 32, 9, 10, 13, 58, 35
+_PLUS, _MINUS, _ZERO = 43, 45, 48
 _QID = np.frombuffer(b"qid:", np.uint8)
+_MAX_INDEX_DIGITS = 9
+_INT64_MAX = 2**63 - 1
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Above this, ``10 * value + 9`` no longer fits in uint64.
+_UINT64_SAFE = np.uint64((2**64 - 1 - 9) // 10)
+_FIELD_SEPARATOR = re.compile(rb"[ \t\r]+")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x0c\x0e-\x1f]")
+_INTEGER = re.compile(rb"[+-]?[0-9]+")
 
 
 class _Chunk(NamedTuple):
     """Parsed contents of one block of whole lines."""
 
     line_numbers: np.ndarray  # (docs,) 1-based line of each document
-    labels: np.ndarray  # (docs,) float64
-    qids: np.ndarray | None  # (docs,) float64, None when the lines have no qid field
+    labels: np.ndarray  # (docs,) float32
+    qids: np.ndarray | None  # (docs,) int64, None when the lines have no qid field
     features: np.ndarray  # (docs, largest index in the block) float32
 
 
@@ -47,7 +65,9 @@ class _Tokens(NamedTuple):
 
     space: np.ndarray  # (bytes,) bool, True for separator bytes
     start: np.ndarray  # (tokens,) offset of each token's first byte
+    end: np.ndarray  # (tokens,) offset just past each token's last byte
     line: np.ndarray  # (tokens,) 0-based line of each token within the block
+    per_line: np.ndarray  # (lines,) number of tokens on each line
     data_lines: np.ndarray  # (docs,) the lines that have at least one token
     first: np.ndarray  # (docs,) index of each data line's first token (its label)
 
@@ -73,14 +93,25 @@ def _line_error(path: str, line: int, reason: str) -> ValueError:
 # ------------------------------------------------- the slow path behind error messages
 
 
-def _explain_label(token: bytes) -> str | None:
-    shown = token.decode(errors="replace")
+def _to_float(text: bytes) -> float | None:
+    """``text`` as one number, by the rule of the block-wide parse (None if not)."""
     try:
-        label = float(token)
+        number = np.fromstring(text, dtype=np.float64, sep=" ")
     except ValueError:
-        return f"the label {shown!r} is not a number"
-    if not np.isfinite(label):
-        return f"the label must be finite, got {shown!r}"
+        return None
+    return float(number[0]) if number.size == 1 else None
+
+
+def _value_problem(text: bytes) -> str | None:
+    """What keeps ``text`` from being a label or feature value (None if nothing)."""
+    number = _to_float(text)
+    if number is None:
+        return "is not a number"
+    if not math.isfinite(number):
+        return "is not finite"
+    with np.errstate(over="ignore"):
+        if not np.isfinite(np.float32(number)):
+            return f"does not fit in float32 (largest magnitude {_FLOAT32_MAX:.8g})"
     return None
 
 
@@ -91,10 +122,10 @@ def _explain_qid(token: bytes, position: int) -> str | None:
             "'qid:' must directly follow the label; "
             f"found {shown!r} as token {position}"
         )
-    try:
-        int(token[4:])
-    except ValueError:
+    if not _INTEGER.fullmatch(token[4:]):
         return f"the query id in {shown!r} is not an integer"
+    if not -_INT64_MAX - 1 <= int(token[4:]) <= _INT64_MAX:
+        return f"the query id in {shown!r} does not fit in int64"
     return None
 
 
@@ -103,17 +134,14 @@ def _explain_feature(token: bytes, seen: set[int]) -> str | None:
     index, colon, value = token.partition(b":")
     if not colon or b":" in value:
         return f"expected <index>:<value>, got {shown!r}"
-    if not index.isdigit() or len(index) > 9:
+    if not index.isdigit() or len(index) > _MAX_INDEX_DIGITS:
         return f"the feature index in {shown!r} is not a positive integer"
     index_number = int(index)
     if index_number < 1:
         return f"feature indices are 1-based; got {shown!r}"
-    try:
-        number = float(value)
-    except ValueError:
-        return f"the feature value in {shown!r} is not a number"
-    if not np.isfinite(number):
-        return f"feature values must be finite; got {shown!r}"
+    problem = _value_problem(value)
+    if problem:
+        return f"the feature value in {shown!r} {problem}"
     if index_number in seen:
         return f"feature {index_number} appears twice"
     seen.add(index_number)
@@ -122,30 +150,35 @@ def _explain_feature(token: bytes, seen: set[int]) -> str | None:
 
 def _explain_line(text: bytes) -> str | None:
     """Why one comment-free line is malformed (None if it is fine)."""
-    tokens = text.split()
+    control = _CONTROL.search(text)
+    if control:
+        return f"control character {control.group()!r} outside a comment"
+    tokens = [token for token in _FIELD_SEPARATOR.split(text) if token]
     if not tokens:
         return None
-    reason = _explain_label(tokens[0])
+    problem = _value_problem(tokens[0])
+    if problem:
+        return f"the label {tokens[0].decode(errors='replace')!r} {problem}"
     seen: set[int] = set()
     for position, token in enumerate(tokens[1:], start=2):
-        if reason:
-            break
         if token.startswith(b"qid:"):
             reason = _explain_qid(token, position)
         else:
             reason = _explain_feature(token, seen)
-    return reason
+        if reason:
+            return reason
+    return None
 
 
 def _explain_block(buf: bytes, error: _Malformed) -> tuple[int, str]:
     """The 0-based line within ``buf`` to report for ``error``, and why."""
     lines = buf.split(b"\n")
-    if error.lines is None:
+    if error.lines is None:  # pragma: no cover (every pass finds its lines)
         for index, line in enumerate(lines):
             reason = _explain_line(line.split(b"#", 1)[0])
             if reason:
                 return index, reason
-        return 0, "malformed data in this block"  # pragma: no cover
+        return 0, "malformed data from this line on"
     first = int(np.min(error.lines))
     text = lines[first].split(b"#", 1)[0]
     return first, error.reason or _explain_line(text) or "malformed line"
@@ -168,7 +201,7 @@ def _blank_comments(a: np.ndarray, newlines: np.ndarray) -> None:
 
 
 def _blank_qid_prefixes(a: np.ndarray) -> np.ndarray:
-    """Blanks every ``qid:`` in place, so a query id becomes a plain number token.
+    """Blanks every ``qid:`` in place, so that a query id is a token of its own.
 
     Returns:
       The offsets of the ``qid:`` prefixes.
@@ -185,12 +218,14 @@ def _blank_qid_prefixes(a: np.ndarray) -> np.ndarray:
 
 def _split_tokens(a: np.ndarray, newlines: np.ndarray) -> _Tokens:
     space = (a == _SPACE) | (a == _TAB) | (a == _NEWLINE) | (a == _RETURN)
-    start = np.flatnonzero(~space & np.concatenate([[True], space[:-1]]))
+    # The block ends in a newline, so starts and ends alternate.
+    edges = np.flatnonzero(np.diff(space, prepend=True))
+    start, end = edges[0::2], edges[1::2]
     line = np.searchsorted(newlines, start)
     per_line = np.bincount(line, minlength=newlines.size)
     data_lines = np.flatnonzero(per_line > 0)
     first = np.concatenate([[0], np.cumsum(per_line)[:-1]])[data_lines]
-    return _Tokens(space, start, line, data_lines, first)
+    return _Tokens(space, start, end, line, per_line, data_lines, first)
 
 
 def _find_colons(a: np.ndarray, tokens: _Tokens) -> tuple[np.ndarray, np.ndarray]:
@@ -251,17 +286,24 @@ def _feature_tokens(
     return np.flatnonzero(expected)
 
 
-def _parse_indices(a: np.ndarray, starts: np.ndarray, colons: np.ndarray) -> np.ndarray:
-    """Integers ``a[starts[i]:colons[i]]`` (decimal digits only); 0 marks a bad one."""
-    lengths = colons - starts
-    values = np.zeros(starts.size, np.int64)
-    ok = (lengths >= 1) & (lengths <= 9)
+def _parse_digits(
+    a: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unsigned decimal integers ``a[starts[i]:ends[i]]``, all fields at once.
+
+    Returns:
+      ``(values, ok)``: uint64 values, and False where a field is empty, holds a byte
+      other than a decimal digit, or overflows uint64 (its value is then meaningless).
+    """
+    lengths = ends - starts
+    values = np.zeros(starts.size, np.uint64)
+    ok = lengths >= 1
     for k in range(int(lengths.max(initial=0))):
         take = k < lengths
-        digit = a[np.where(take, starts + k, 0)].astype(np.int64) - 48
-        ok &= ~take | ((digit >= 0) & (digit <= 9))
-        values = np.where(take, values * 10 + digit, values)
-    return np.where(ok, values, 0)
+        digit = a[np.where(take, starts + k, 0)] - np.uint8(_ZERO)  # wraps: >9 if bad
+        ok &= ~take | ((digit <= 9) & (values <= _UINT64_SAFE))
+        values = np.where(take, values * np.uint64(10) + digit, values)
+    return values, ok
 
 
 def _feature_indices(
@@ -272,10 +314,11 @@ def _feature_indices(
     max_features: int | None,
 ) -> np.ndarray:
     """The 1-based feature index of each ``<index>:<value>`` token, checked."""
-    cols = _parse_indices(a, starts, colons)
-    bad = cols < 1
-    if bad.any():
-        raise _Malformed(lines[bad])
+    cols, ok = _parse_digits(a, starts, colons)
+    ok &= (colons - starts <= _MAX_INDEX_DIGITS) & (cols >= 1)
+    if not ok.all():
+        raise _Malformed(lines[~ok])
+    cols = cols.astype(np.int64)
     if max_features is not None and np.any(cols > max_features):
         raise _Malformed(
             lines[cols > max_features],
@@ -284,40 +327,96 @@ def _feature_indices(
     return cols
 
 
-def _parse_numbers(
-    a: np.ndarray, index_starts: np.ndarray, colons: np.ndarray, count: int
+def _query_ids(
+    a: np.ndarray, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray
 ) -> np.ndarray:
-    """Blanks the ``<index>:`` of the feature tokens and parses the ``count`` numbers
-    left (labels, query ids, feature values) in one call."""
+    """The query ids ``a[starts[i]:ends[i]]``: exact int64, optional sign."""
+    sign = a[starts]
+    negative = sign == _MINUS
+    magnitude, ok = _parse_digits(a, starts + (negative | (sign == _PLUS)), ends)
+    limit = np.where(negative, np.uint64(_INT64_MAX + 1), np.uint64(_INT64_MAX))
+    ok &= magnitude <= limit
+    if not ok.all():
+        raise _Malformed(lines[~ok])
+    return np.where(negative, np.uint64(0) - magnitude, magnitude).view(np.int64)
+
+
+def _control_byte_lines(a: np.ndarray, newlines: np.ndarray) -> np.ndarray:
+    """Lines with a byte below 32 other than tab, newline and carriage return."""
+    low = np.flatnonzero(a < _SPACE)
+    byte = a[low]
+    return np.searchsorted(
+        newlines, low[(byte != _TAB) & (byte != _NEWLINE) & (byte != _RETURN)]
+    )
+
+
+def _first_unparsable_line(
+    a: np.ndarray, newlines: np.ndarray, numbers_per_line: np.ndarray, stop: int
+) -> np.ndarray:
+    """The first line before ``stop`` of blanked ``a`` whose numbers do not parse one
+    per token (none or one line)."""
+    line_starts = np.concatenate([[0], newlines[:-1] + 1])
+    for line in np.flatnonzero(numbers_per_line[:stop]):
+        text = a[line_starts[line] : newlines[line]].tobytes()
+        try:
+            count = np.fromstring(text, dtype=np.float64, sep=" ").size
+        except ValueError:
+            count = -1
+        if count != numbers_per_line[line]:
+            return np.array([line])
+    return np.zeros(0, np.int64)
+
+
+def _parse_numbers(
+    a: np.ndarray,
+    blank_from: np.ndarray,
+    blank_to: np.ndarray,
+    newlines: np.ndarray,
+    numbers_per_line: np.ndarray,
+) -> np.ndarray:
+    """Blanks the ranges ``[blank_from, blank_to)`` (feature indices, query ids) and
+    parses the numbers left, the labels and feature values, in one call.
+
+    Control characters are refused: the parse would take some of them (vertical tab,
+    form feed) for separators, and read one token as two numbers or as none.
+    """
     marks = np.zeros(a.size + 1, np.int8)
-    marks[index_starts] += 1
-    marks[colons + 1] -= 1
+    marks[blank_from] += 1
+    marks[blank_to] -= 1
     a[np.cumsum(marks[:-1], dtype=np.int8).view(bool)] = _SPACE
+    bad_lines = _control_byte_lines(a, newlines)
     try:
         numbers = np.fromstring(a.tobytes(), dtype=np.float64, sep=" ")
     except ValueError:  # text that is not a number
-        raise _Malformed(None) from None
-    if numbers.size != count:
-        raise _Malformed(None)
+        numbers = None
+    failed = numbers is None or numbers.size != numbers_per_line.sum()
+    if failed:
+        stop = int(bad_lines.min(initial=newlines.size))
+        unparsable = _first_unparsable_line(a, newlines, numbers_per_line, stop)
+        bad_lines = np.concatenate([bad_lines, unparsable])
+    if bad_lines.size or failed:
+        # Lines that parse apart parse together, so ``bad_lines`` is not empty here.
+        raise _Malformed(bad_lines if bad_lines.size else None)
     return numbers
 
 
-def _check_values(
+def _to_float32(
     labels: np.ndarray,
-    qids: np.ndarray | None,
     values: np.ndarray,
     data_lines: np.ndarray,
     feature_lines: np.ndarray,
-) -> None:
-    """Labels and feature values finite, query ids whole."""
-    bad = ~np.isfinite(labels)
-    if qids is not None:
-        bad |= qids != np.round(qids)
-    if bad.any():
-        raise _Malformed(data_lines[bad])
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise _Malformed(feature_lines[bad])
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and feature values as float32; each must be finite there."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        labels = labels.astype(np.float32)
+        values = values.astype(np.float32)
+    bad_labels = ~np.isfinite(labels)
+    bad_values = ~np.isfinite(values)
+    if bad_labels.any() or bad_values.any():
+        raise _Malformed(
+            np.concatenate([data_lines[bad_labels], feature_lines[bad_values]])
+        )
+    return labels, values
 
 
 def _check_no_repeats(rows: np.ndarray, cols: np.ndarray, lines: np.ndarray) -> None:
@@ -345,23 +444,38 @@ def _parse_block(buf: bytes, max_features: int | None) -> _Chunk:
         if qid_at.size:
             raise _Malformed(np.searchsorted(newlines, qid_at), "a 'qid:' field alone")
         return _Chunk(
-            np.zeros(0, np.int64), np.zeros(0), None, np.zeros((0, 0), np.float32)
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float32),
+            None,
+            np.zeros((0, 0), np.float32),
         )
     colons, colons_per_token = _find_colons(a, tokens)
     is_qid = _find_qid_tokens(tokens, qid_at, newlines)
     fields = _feature_tokens(tokens, colons_per_token, is_qid)
     field_lines = tokens.line[fields]
-    cols = _feature_indices(a, tokens.start[fields], colons, field_lines, max_features)
-    numbers = _parse_numbers(a, tokens.start[fields], colons, tokens.start.size)
-    labels = numbers[tokens.first]
-    qids = numbers[is_qid] if qid_at.size else None
-    values = numbers[fields]
-    _check_values(labels, qids, values, tokens.data_lines, field_lines)
+    starts = tokens.start[fields]
+    cols = _feature_indices(a, starts, colons, field_lines, max_features)
+    qid_starts, qid_ends = tokens.start[is_qid], tokens.end[is_qid]
+    qids = _query_ids(a, qid_starts, qid_ends, tokens.line[is_qid])
+    has_qid = qids.size > 0
+    numbers = _parse_numbers(
+        a,
+        np.concatenate([starts, qid_starts]),
+        np.concatenate([colons + 1, qid_ends]),
+        newlines,
+        tokens.per_line - has_qid * (tokens.per_line > 0),
+    )
+    # In ``numbers`` each line is its label then its feature values.
+    is_label = np.zeros(numbers.size, bool)
+    is_label[tokens.first - has_qid * np.arange(tokens.first.size)] = True
+    labels, values = _to_float32(
+        numbers[is_label], numbers[~is_label], tokens.data_lines, field_lines
+    )
     rows = np.searchsorted(tokens.data_lines, field_lines)
     _check_no_repeats(rows, cols, tokens.data_lines)
     features = np.zeros((tokens.data_lines.size, int(cols.max(initial=0))), np.float32)
     features[rows, cols - 1] = values
-    return _Chunk(tokens.data_lines, labels, qids, features)
+    return _Chunk(tokens.data_lines, labels, qids if has_qid else None, features)
 
 
 def _parse_chunk(buf: bytes, line0: int, path: str, max_features: int | None) -> _Chunk:
@@ -437,7 +551,7 @@ def _queries_from_qids(
     path: str, chunks: list[_Chunk]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Query offsets and ids from the ``qid:`` fields; a query must be consecutive."""
-    qids = np.concatenate([c.qids for c in chunks if c.labels.size]).astype(np.int64)
+    qids = np.concatenate([c.qids for c in chunks if c.labels.size])
     line_numbers = np.concatenate([c.line_numbers for c in chunks if c.labels.size])
     starts = np.flatnonzero(np.concatenate([[True], qids[1:] != qids[:-1]]))
     ids = qids[starts]
@@ -485,7 +599,10 @@ def load_svmlight(
 
     Each non-empty line is ``<label> [qid:<int>] <index>:<value> ...``, with 1-based
     feature indices (sparse or dense; a missing feature is 0) and an optional ``#``
-    comment. The documents of one query are consecutive lines.
+    comment. The documents of one query are consecutive lines. Query ids are read
+    exactly as int64; labels and feature values as float32, each of which must be
+    finite in float32 (NaN, infinities and magnitudes above about ``3.4e38`` are
+    refused).
 
     Args:
       path: the data file.
@@ -499,9 +616,10 @@ def load_svmlight(
       A ``jaxrank.data.RankingDataset`` in the file's document order.
 
     Raises:
-      ValueError: on a malformed line (the message gives the line number and why), on
-        a query whose documents are not consecutive, on missing query information,
-        or when the group sizes do not add up to the number of documents.
+      ValueError: on a malformed line (the message gives the 1-based line number and
+        why), on a query whose documents are not consecutive, on a file with no
+        documents, on missing query information, or when the group sizes do not add
+        up to the number of documents.
 
     Examples:
       >>> import tempfile, pathlib
@@ -527,6 +645,11 @@ def load_svmlight(
         _parse_chunk(buf, line0, path, num_features)
         for buf, line0 in _read_chunks(path)
     ]
+    if not any(c.labels.size for c in chunks):
+        raise ValueError(
+            f"{path} has no documents: "
+            + ("every line is blank or a comment" if chunks else "the file is empty")
+        )
     has_qid = {c.qids is not None for c in chunks if c.labels.size}
     if len(has_qid) > 1:
         first = next(c for c in chunks if c.labels.size and c.qids is None)
@@ -535,7 +658,7 @@ def load_svmlight(
         )
     width = num_features or max((c.features.shape[1] for c in chunks), default=0)
     features = _concatenate_features(chunks, width)
-    labels = np.concatenate([np.zeros(0)] + [c.labels for c in chunks])
+    labels = np.concatenate([c.labels for c in chunks])
     if has_qid == {True}:
         if query_path is not None:
             raise ValueError(
@@ -545,4 +668,4 @@ def load_svmlight(
     else:
         query_path = None if query_path is None else os.fspath(query_path)
         offsets, ids = _queries_from_group_sizes(path, query_path, labels.size)
-    return RankingDataset(features, labels.astype(np.float32), offsets, ids)
+    return RankingDataset(features, labels, offsets, ids)

@@ -7,6 +7,8 @@ compile per shape and option set is far cheaper than eager dispatch of a new sha
 the sorted path, whose compile is slower, runs on a lean set of shapes.
 """
 
+import functools
+
 import hypothesis.extra.numpy as hnp
 import jax
 import jax.numpy as jnp
@@ -697,3 +699,25 @@ def test_list_mle_is_shift_invariant_far_from_zero(shift, temperature, rtol):
     got = jaxrank.list_mle_loss(far, labels, temperature=temperature)
     want = jaxrank.list_mle_loss(near, labels, temperature=temperature)
     np.testing.assert_allclose(got, want, rtol=rtol)
+
+
+LOSSES_COMPARING_LABELS = [
+    functools.partial(jaxrank.pairwise_hinge_loss, method="all_pairs"),
+    functools.partial(jaxrank.pairwise_hinge_loss, method="sorted"),
+    jaxrank.pairwise_logistic_loss,
+    jaxrank.pairwise_soft_zero_one_loss,
+    jaxrank.list_mle_loss,
+]
+
+
+@pytest.mark.parametrize("loss", LOSSES_COMPARING_LABELS)
+def test_integer_labels_beyond_float32_keep_their_order(loss):
+    """[2**24 + 1, 2**24, 0] orders as [2, 1, 0] (float32 would merge two labels)."""
+    scores = jnp.zeros((2, 3))
+    big = jnp.array([[2**24 + 1, 2**24, 0], [5, -1, 2**30]], jnp.int32)
+    small = jnp.array([[2, 1, 0], [1, -1, 2]], jnp.int32)
+    np.testing.assert_array_equal(
+        loss(scores, big, reduction="none"), loss(scores, small, reduction="none")
+    )
+    grad = jax.grad(lambda s, y: loss(s, y, reduction="sum"))
+    np.testing.assert_array_equal(grad(scores, big), grad(scores, small))

@@ -33,6 +33,10 @@ class RankingInputs(NamedTuple):
     Attributes:
       scores: scores in the compute dtype; invalid items' scores are 0.
       labels: labels in the compute dtype; invalid items' labels are 0.
+      label_keys: numbers in the compute dtype that compare exactly as the given
+        labels do (integer labels beyond the compute dtype's exact range, e.g.
+        above 2**24 for float32, are replaced by their rank among the list's valid
+        labels); the labels themselves unless ``exact_label_order`` was asked for.
       valid: bool, True where the item takes part.
       weights: per-item weights in the compute dtype, the given scalar or per-list
         weights broadcast over their lists (ones if none were given).
@@ -43,6 +47,7 @@ class RankingInputs(NamedTuple):
 
     scores: jax.Array
     labels: jax.Array
+    label_keys: jax.Array
     valid: jax.Array
     weights: jax.Array
     weight_sum: jax.Array | None
@@ -54,6 +59,7 @@ def prepare_inputs(
     *,
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    exact_label_order: bool = False,
 ) -> RankingInputs:
     """Validates the arrays of a loss or metric and returns them normalised.
 
@@ -63,6 +69,9 @@ def prepare_inputs(
       where: optional ``(..., n)`` boolean mask; False marks an item to ignore.
       weights: optional scalar, per-item ``(..., n)`` or per-list ``(...)``/``(..., 1)``
         weights.
+      exact_label_order: also build ``label_keys`` that keep the order of integer
+        labels the compute dtype cannot hold exactly (for losses that compare
+        labels).
 
     Returns:
       A :class:`RankingInputs`.
@@ -74,12 +83,16 @@ def prepare_inputs(
     labels = checks.check_labels(labels, scores)
     dtype = checks.compute_dtype(scores.dtype)
     zero = jnp.zeros((), dtype)
+    given_labels = labels
     labels = labels.astype(dtype)
     valid = labels >= zero
     if where is not None:
         valid = valid & checks.check_where(where, scores)
     scores = jnp.where(valid, scores.astype(dtype), zero)
     labels = jnp.where(valid, labels, zero)
+    label_keys = labels
+    if exact_label_order:
+        label_keys = _exact_label_keys(given_labels, labels, valid)
 
     weight_sum = None
     item_weights = jnp.ones(scores.shape, dtype)
@@ -90,7 +103,33 @@ def prepare_inputs(
         if kind == "list" and given.shape == scores.shape[:-1]:
             given = given[..., None]
         item_weights = jnp.broadcast_to(given, scores.shape)
-    return RankingInputs(scores, labels, valid, item_weights, weight_sum)
+    return RankingInputs(scores, labels, label_keys, valid, item_weights, weight_sum)
+
+
+def _exact_label_keys(given: jax.Array, labels: jax.Array, valid: jax.Array):
+    """``labels``, or, where the given integer labels exceed the exact integers of
+    ``labels``'s dtype, each label's rank among its list's valid labels (the number of
+    valid labels below it): the same comparisons, exact, in the compute dtype."""
+    dtype = labels.dtype
+    exact_bits = jnp.finfo(dtype).nmant + 1
+    if not jnp.issubdtype(given.dtype, jnp.integer) or (
+        jnp.iinfo(given.dtype).bits <= exact_bits
+    ):
+        return labels
+    zero = jnp.zeros((), given.dtype)
+    given = jnp.where(valid, given, zero)  # valid labels are >= 0
+
+    def ranks():
+        top = jnp.asarray(jnp.iinfo(given.dtype).max, given.dtype)
+        ordered = jnp.sort(jnp.where(valid, given, top), axis=-1)
+        flat = jax.vmap(jnp.searchsorted)(
+            ordered.reshape(-1, given.shape[-1]), given.reshape(-1, given.shape[-1])
+        )
+        return jnp.where(valid, flat.reshape(given.shape).astype(dtype), 0)
+
+    if given.size == 0:
+        return labels
+    return jax.lax.cond(jnp.all(given < 2**exact_bits), lambda: labels, ranks)
 
 
 def finite_scores(inputs: RankingInputs) -> tuple[jax.Array, jax.Array]:

@@ -15,7 +15,10 @@ Conventions shared by every loss:
   of its list NaN (so any reduction is NaN); the gradient for that list is 0. Other
   lists are unaffected. keras_rs returns NaN in these cases too.
 * **Precision.** bfloat16/float16 inputs are computed and returned in float32; float64
-  inputs (with ``jax_enable_x64``) stay float64.
+  inputs (with ``jax_enable_x64``) stay float64. Labels are compared exactly in their
+  own dtype, integers beyond 2**24 included (their order is kept by ranking them
+  when float32 cannot hold them); where a loss uses labels as numbers (the squared
+  error, lambda weights) they are converted to the compute dtype.
 * **Weights.** A scalar, per item (the scores' shape), or per list (the leading shape,
   or the leading shape plus a trailing 1). A weight multiplies the losses of its item
   or list.
@@ -72,7 +75,9 @@ def _documented(fn):
 
 def _kernel_inputs(scores, labels, where, weights):
     """Prepared inputs, the scores a kernel may see, and the non-finite lists."""
-    inputs = prepare_inputs(scores, labels, where=where, weights=weights)
+    inputs = prepare_inputs(
+        scores, labels, where=where, weights=weights, exact_label_order=True
+    )
     kernel_scores, nonfinite_lists = finite_scores(inputs)
     return inputs, kernel_scores, nonfinite_lists
 
@@ -185,7 +190,9 @@ def pairwise_hinge_loss(
     inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
     if lambda_weights is None:
         kernel = _hinge_kernel(method, kernel_scores.shape)
-        item_losses = kernel(kernel_scores, inputs.labels, inputs.valid, temperature)
+        item_losses = kernel(
+            kernel_scores, inputs.label_keys, inputs.valid, temperature
+        )
     else:
         item_losses = pair_blocks.pair_losses(
             kernel_scores,
@@ -208,9 +215,12 @@ def _pair_term_loss(
     lambda_weights = checks.check_lambda_weights(lambda_weights)
     block = checks.check_positive_int("block_size", block)
     inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
+    # Ordered terms only compare labels; lambda weights and the squared error also
+    # use them as numbers (integer labels beyond the compute dtype round there).
+    compare_only = term.ordered and lambda_weights is None
     item_losses = pair_blocks.pair_losses(
         kernel_scores,
-        inputs.labels,
+        inputs.label_keys if compare_only else inputs.labels,
         inputs.valid,
         term,
         temperature=temperature,
@@ -553,7 +563,9 @@ def list_mle_loss(
     inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
     shape = kernel_scores.shape
     checks.check_list_weights(weights, shape)
-    losses = _list_mle_losses(kernel_scores, inputs.labels, inputs.valid, temperature)
+    losses = _list_mle_losses(
+        kernel_scores, inputs.label_keys, inputs.valid, temperature
+    )
     # A list's weight sits on each of its items (an empty list's loss is 0 anyway).
     if shape[-1] > 0:
         list_weights = inputs.weights[..., 0]

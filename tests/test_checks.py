@@ -31,9 +31,7 @@ FUNCTION_ERRORS = [
     (SCORES, LABELS, {"where": jnp.ones((3,), bool)}, ValueError, "where"),
     (SCORES, LABELS, {"where": jnp.ones((2, 3), jnp.int32)}, TypeError, "where"),
     (SCORES, LABELS, {"where": jnp.ones((2, 3), jnp.float32)}, TypeError, "where"),
-    (SCORES, LABELS, {"weights": jnp.ones((3,))}, ValueError, "weights"),
     (SCORES, LABELS, {"weights": jnp.ones((2, 2))}, ValueError, "weights"),
-    (SCORES, LABELS, {"weights": jnp.ones((1, 3))}, ValueError, "weights"),
     (SCORES, LABELS, {"weights": jnp.ones((2, 3, 1))}, ValueError, "weights"),
     (SCORES, LABELS, {"weights": jnp.ones((2, 1, 1))}, ValueError, "weights"),
     (SCORES, LABELS, {"temperature": 0.0}, ValueError, "temperature"),
@@ -213,3 +211,27 @@ def test_second_derivatives_are_as_documented():
         else:
             with pytest.raises(TypeError, match="custom_vjp"):
                 jax.hessian(loss)(scores)
+
+
+@pytest.mark.parametrize("shape", [(1,), (1, 1), (3,), (1, 3), (2, 1)])
+def test_weights_broadcasting_to_the_scores_are_accepted(shape):
+    """NumPy broadcasting, as keras_rs accepts: `mean_with_sample_weight` divides by
+    the sum of the weights as given."""
+    weights = jnp.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    per_item = jnp.broadcast_to(weights, SCORES.shape)
+    for reduction in ("sum", "none"):
+        np.testing.assert_allclose(
+            jaxrank.pairwise_hinge_loss(
+                SCORES, LABELS, weights=weights, reduction=reduction
+            ),
+            jaxrank.pairwise_hinge_loss(
+                SCORES, LABELS, weights=per_item, reduction=reduction
+            ),
+        )
+    total = jaxrank.pairwise_hinge_loss(
+        SCORES, LABELS, weights=weights, reduction="sum"
+    )
+    mean = jaxrank.pairwise_hinge_loss(
+        SCORES, LABELS, weights=weights, reduction="mean_with_sample_weight"
+    )
+    np.testing.assert_allclose(mean, total / jnp.sum(weights), rtol=1e-6)

@@ -1,5 +1,7 @@
 """`jaxrank.PairwiseHingeLoss` against the spec, the function, and keras_rs 0.4.0."""
 
+import functools
+
 import jax
 import numpy as np
 import pytest
@@ -87,11 +89,13 @@ def keras_rs():
     return pytest.importorskip("keras_rs")
 
 
-def keras_rs_loss(keras_rs, y_true, y_pred, sample_weight=None, **options):
+def keras_rs_loss(
+    keras_rs, y_true, y_pred, sample_weight=None, cls="PairwiseHingeLoss", **options
+):
     """keras_rs's numbers; keras itself relies on implicit rank promotion (it
     multiplies (1, n) losses by (n,) weights), so allow it for this call only."""
     with jax.numpy_rank_promotion("allow"):
-        loss = keras_rs.losses.PairwiseHingeLoss(**options)
+        loss = getattr(keras_rs.losses, cls)(**options)
         return np.asarray(loss(y_true, y_pred, sample_weight=sample_weight))
 
 
@@ -186,3 +190,80 @@ def test_config_round_trip(rng):
     clone = jaxrank.PairwiseHingeLoss.from_config(config)
     y_true, y_pred, _ = random_case(rng, 2, None, masked=False)
     np.testing.assert_array_equal(clone(y_true, y_pred), loss(y_true, y_pred))
+
+
+def _outcome(fn, errors=(TypeError, ValueError)):
+    """``("ok", array)`` or ``("error", message)`` of calling ``fn``."""
+    try:
+        return "ok", np.asarray(fn())
+    except errors as err:
+        return "error", str(err)
+
+
+def _weight_cases(batch, n):
+    shapes = [(), (1,), (1, 1), (n,), (1, n), (batch,), (batch, 1), (batch, n)]
+    return [shape for shape in dict.fromkeys(shapes)]  # distinct, in order
+
+
+@pytest.mark.parametrize("cls", ["PairwiseHingeLoss", "ListMLELoss"])
+@pytest.mark.parametrize("batch, n", [(3, 4), (4, 4), (1, 4), (0, 4)])
+def test_sample_weight_shapes_as_keras_rs(keras_rs, cls, batch, n):
+    """Every weight shape and reduction: keras_rs's value and shape, or one of the
+    documented differences (the class docstrings), never a silent other number."""
+    if batch == 0:  # rank-1 input: one list
+        y_true, y_pred = Y_TRUE[1], Y_PRED[1]
+        shapes, lists = [(), (1,), (n,)], 1
+    else:
+        rng = np.random.default_rng(batch)
+        y_true = rng.integers(-1, 3, (batch, n)).astype(np.float32)
+        y_pred = rng.normal(size=(batch, n)).astype(np.float32)
+        shapes, lists = _weight_cases(batch, n), batch
+    for shape in shapes:
+        weight = np.linspace(0.5, 2.0, int(np.prod(shape))).reshape(shape)
+        for reduction in REDUCTIONS:
+            loss = getattr(jaxrank, cls)(reduction=reduction)
+            ours = _outcome(functools.partial(loss, y_true, y_pred, weight))
+            theirs = _outcome(
+                functools.partial(
+                    keras_rs_loss,
+                    keras_rs,
+                    y_true,
+                    y_pred,
+                    weight,
+                    cls=cls,
+                    reduction=reduction,
+                ),
+                errors=Exception,
+            )
+            case = (cls, batch, n, shape, reduction)
+            varies_in_list = len(shape) > 0 and shape[-1] == n and n > 1
+            if shape == (n,) and lists == n and batch > 0:
+                assert ours[0] == "error" and "ambiguous" in ours[1], case
+            elif cls == "ListMLELoss" and varies_in_list:
+                assert ours[0] == "error" and "per-list loss" in ours[1], case
+            elif shape == (lists,) and lists > 1 and theirs[0] == "error":
+                # One weight per list, where keras_rs fails to broadcast: the
+                # numbers keras_rs gives for the same weights as (batch, 1).
+                want = keras_rs_loss(
+                    keras_rs,
+                    y_true,
+                    y_pred,
+                    weight[:, None],
+                    cls=cls,
+                    reduction=reduction,
+                )
+                assert ours[0] == "ok", case
+                np.testing.assert_allclose(ours[1], want, rtol=2e-6, atol=1e-6)
+            elif (
+                cls == "ListMLELoss"
+                and lists == 1
+                and shape == ()
+                and reduction == "mean_with_sample_weight"
+            ):
+                # keras_rs skips the reduction here and returns w * L; we give L.
+                assert ours[0] == "ok", case
+                np.testing.assert_allclose(ours[1] * weight, theirs[1], rtol=1e-6)
+            else:
+                assert ours[0] == theirs[0] == "ok", (case, ours, theirs)
+                assert ours[1].shape == theirs[1].shape, case
+                np.testing.assert_allclose(ours[1], theirs[1], rtol=2e-6, atol=1e-6)

@@ -121,20 +121,32 @@ def check_where(where, scores: jax.Array) -> jax.Array:
 def weights_kind(weights, scores_shape: tuple[int, ...]) -> str:
     """Classifies a weight array's shape against scores of ``scores_shape``.
 
-    Returns ``"scalar"``, ``"item"`` (the scores' shape), or ``"list"`` (the leading
-    shape, or the leading shape plus a trailing 1); raises ``ValueError`` otherwise.
+    Returns ``"scalar"``, ``"list"`` (the leading shape, or the leading shape plus a
+    trailing 1), ``"item"`` (the scores' shape) or ``"broadcast"`` (any other shape
+    of at most the scores' rank that broadcasts to it, NumPy's rule: ``(1,)``,
+    ``(n,)`` or ``(1, n)`` per position, ...); raises ``ValueError`` otherwise. The
+    leading shape is read as per list even when it also broadcasts along the list
+    axis (a ``(B,)`` weight with ``B == n``).
     """
     shape = tuple(jnp.shape(weights))
-    leading = tuple(scores_shape[:-1])
+    scores_shape = tuple(scores_shape)
+    leading = scores_shape[:-1]
     if shape == ():
         return "scalar"
-    if shape == tuple(scores_shape):
-        return "item"
     if shape in (leading, leading + (1,)):
         return "list"
+    if shape == scores_shape:
+        return "item"
+    try:
+        fits = np.broadcast_shapes(shape, scores_shape) == scores_shape
+    except ValueError:
+        fits = False
+    if fits and len(shape) <= len(scores_shape):
+        return "broadcast"
     raise ValueError(
-        f"`weights` must be a scalar, per item {tuple(scores_shape)}, or per list "
-        f"{leading} or {leading + (1,)}; received shape {shape}."
+        f"`weights` must be a scalar, per list {leading} or {leading + (1,)}, or of "
+        f"a shape that broadcasts to the scores' {scores_shape} (per item, per "
+        f"position (n,), ...); received shape {shape}."
     )
 
 
@@ -277,16 +289,18 @@ def check_elementwise(name: str, fn: Callable[[Any], Any], x: jax.Array) -> jax.
 
 
 def check_list_weights(weights, scores_shape: tuple[int, ...]) -> None:
-    """Checks the ``weights`` of a per-list loss are not per item (a scalar or per
-    list; for lists of one item, per item and per list coincide)."""
+    """Checks the ``weights`` of a per-list loss do not vary along the list axis (a
+    scalar, per list, or a broadcast shape whose last axis is 1; for lists of one
+    item, per item and per list coincide)."""
     if weights is None or scores_shape[-1] == 1:
         return
-    if weights_kind(weights, scores_shape) == "item":
+    kind = weights_kind(weights, scores_shape)
+    if kind in ("item", "broadcast") and jnp.shape(weights)[-1] != 1:
         leading = tuple(scores_shape[:-1])
         raise ValueError(
             "`weights` of a per-list loss must be a scalar or per list "
-            f"{leading} or {leading + (1,)}; received per-item shape "
-            f"{tuple(jnp.shape(weights))}."
+            f"{leading} or {leading + (1,)}; received shape "
+            f"{tuple(jnp.shape(weights))}: per-item weights, which vary within a list."
         )
 
 
@@ -317,6 +331,18 @@ def check_keras_shapes(labels: jax.Array, scores: jax.Array, mask) -> None:
         raise ValueError(
             '`y_true["mask"]` must have the shape of `y_true["labels"]` '
             f"{tuple(labels.shape)}; received {tuple(jnp.shape(mask))}."
+        )
+
+
+def check_unambiguous_weights(sample_weight: jax.Array, shape) -> None:
+    """Refuses a keras_rs-convention ``sample_weight`` of shape ``(batch,)`` when
+    ``batch == list_size``: keras_rs reads it per position, jaxrank per list."""
+    if len(shape) == 2 and shape[0] == shape[1] and sample_weight.shape == shape[:1]:
+        raise ValueError(
+            f"`sample_weight` of shape {tuple(sample_weight.shape)} is ambiguous for "
+            f"a batch of {shape[0]} lists of {shape[1]} items (keras_rs weights "
+            "positions with it): pass (batch, 1) for one weight per list or "
+            "(1, list_size) for one per position."
         )
 
 

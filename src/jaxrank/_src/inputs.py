@@ -67,8 +67,9 @@ def prepare_inputs(
       scores: ``(..., n)`` floating scores.
       labels: ``(..., n)`` real labels; a label ``< 0`` marks an item to ignore.
       where: optional ``(..., n)`` boolean mask; False marks an item to ignore.
-      weights: optional scalar, per-item ``(..., n)`` or per-list ``(...)``/``(..., 1)``
-        weights.
+      weights: optional scalar, per-list ``(...)``/``(..., 1)`` weights, or weights of
+        any shape that broadcasts to the scores' (per item ``(..., n)``, per
+        position ``(n,)``, ...).
       exact_label_order: also build ``label_keys`` that keep the order of integer
         labels the compute dtype cannot hold exactly (for losses that compare
         labels).

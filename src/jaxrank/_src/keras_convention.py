@@ -43,7 +43,7 @@ def standardize(y_true, y_pred, sample_weight, dtype) -> Batch:
         mask = mask if mask.dtype == jnp.bool_ else mask != 0
     checks.check_keras_shapes(labels, scores, mask)
     if sample_weight is not None:
-        sample_weight = jnp.asarray(sample_weight).astype(dtype)
+        sample_weight = checks.check_real("sample_weight", sample_weight).astype(dtype)
     if labels.ndim == 1:
         labels, scores = labels[None], scores[None]
         mask = None if mask is None else mask[None]

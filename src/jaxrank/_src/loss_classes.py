@@ -80,6 +80,8 @@ class RankingLoss(Configurable):
           ``reduction="none"`` (rank-1 input gives ``(1, list_size)``).
         """
         batch = standardize(y_true, y_pred, sample_weight, self.dtype)
+        if batch.sample_weight is not None:
+            checks.check_unambiguous_weights(batch.sample_weight, batch.labels.shape)
         return type(self).loss_fn(
             batch.scores,
             batch.labels,
@@ -275,12 +277,17 @@ class ListMLELoss(RankingLoss):
     r"""ListMLE loss as a class, a drop-in for ``keras_rs.losses.ListMLELoss``.
 
     See :func:`jaxrank.list_mle_loss` for the definition and conventions. The loss is
-    per list: ``reduction="none"`` returns shape ``(batch,)`` (``(1,)`` for rank-1
-    input), and ``sample_weight`` is a scalar or per list, ``(batch,)`` or
-    ``(batch, 1)``. Two documented differences from keras_rs: for ``"none"`` with a
-    ``(batch, 1)`` weight keras_rs returns ``(batch, 1)``, jaxrank ``(batch,)``; and
-    for a batch of one list with a scalar ``sample_weight`` ``w``, keras squeezes
-    the loss to a scalar and then skips every reduction, so its
+    per list, and ``sample_weight`` is a scalar or per list: ``()``, ``(1,)``,
+    ``(batch,)``, ``(1, 1)`` or ``(batch, 1)``. ``reduction="none"`` returns
+    keras_rs's shapes: ``(batch,)``, or ``(batch, 1)`` for a rank-2 weight, and for
+    one list ``(1,)``, or ``()`` with a scalar weight.
+
+    Where keras_rs is ambiguous this class refuses or differs, on purpose: weights
+    that vary within a list (``(batch, list_size)``, or ``(list_size,)`` for one
+    list) are refused, as they have no meaning for a per-list loss (keras_rs fails,
+    or multiplies list ``j``'s loss by the weight of position ``j`` when
+    ``batch == list_size``); and for one list with a scalar ``sample_weight`` ``w``,
+    keras squeezes the loss to a scalar and then skips every reduction, so its
     ``"mean_with_sample_weight"`` gives :math:`w L` where jaxrank gives
     :math:`w L / w = L`, the value keras_rs gives for two or more lists.
 
@@ -311,3 +318,15 @@ class ListMLELoss(RankingLoss):
         super().__init__(
             reduction, name, dtype, temperature=checks.check_temperature(temperature)
         )
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> jax.Array:
+        """Computes the loss of one batch, as ``keras_rs`` does (class docstring)."""
+        losses = super().__call__(y_true, y_pred, sample_weight)
+        if self.reduction != "none" or sample_weight is None:
+            return losses
+        weight_rank = jnp.ndim(sample_weight)
+        if weight_rank == 2:  # Keras expands the per-list losses to the weight's rank
+            return losses[:, None]
+        if weight_rank == 0 and losses.shape == (1,):
+            return losses[0]  # and squeezes one list's loss with a scalar weight
+        return losses

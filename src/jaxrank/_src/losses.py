@@ -19,9 +19,11 @@ Conventions shared by every loss:
   own dtype, integers beyond 2**24 included (their order is kept by ranking them
   when float32 cannot hold them); where a loss uses labels as numbers (the squared
   error, lambda weights) they are converted to the compute dtype.
-* **Weights.** A scalar, per item (the scores' shape), or per list (the leading shape,
-  or the leading shape plus a trailing 1). A weight multiplies the losses of its item
-  or list.
+* **Weights.** A scalar, per list (the leading shape, or the leading shape plus a
+  trailing 1), or any shape that broadcasts to the scores' by NumPy's rule: per item
+  (the scores' shape), per position in the list (``(n,)`` or ``(1, n)``), ... A
+  weight multiplies the losses it broadcasts over. The leading shape is always read
+  as per list, also when it equals ``(n,)``.
 * **Reductions** use Keras's names. ``"none"`` (or ``None``) returns the weighted
   losses (per item, or per list for ListMLE); ``"sum"`` their sum;
   ``"sum_over_batch_size"`` (the default) and ``"mean"`` divide the sum by the number
@@ -53,8 +55,9 @@ from jaxrank._src.types import HingeMethod, Reduction
 _ARGS = """scores: ``(..., n)`` floating scores; the last axis is the list.
       labels: ``(..., n)`` relevance labels (integer or float); negative = ignore.
       where: optional ``(..., n)`` boolean mask; False = ignore the item.
-      weights: optional scalar, per-item ``(..., n)`` or per-list ``(...)`` or
-        ``(..., 1)`` weights, multiplying the per-item losses."""
+      weights: optional scalar, per-list ``(...)`` or ``(..., 1)``, or per-item
+        ``(..., n)`` weights (or any shape broadcasting to the scores'), multiplying
+        the per-item losses."""
 _REDUCTION = """reduction: ``"sum_over_batch_size"`` (default) or ``"mean"``, ``"sum"``,
         ``"mean_with_sample_weight"``, ``"none"``/``None`` (per-item losses)."""
 _RETURNS = (
@@ -531,8 +534,9 @@ def list_mle_loss(
       scores: ``(..., n)`` floating scores; the last axis is the list.
       labels: ``(..., n)`` relevance labels (integer or float); negative = ignore.
       where: optional ``(..., n)`` boolean mask; False = ignore the item.
-      weights: optional scalar or per-list ``(...)``/``(..., 1)`` weights (per-item
-        weights have no meaning for a per-list loss and are refused).
+      weights: optional scalar or per-list ``(...)``/``(..., 1)`` weights (weights
+        that vary within a list have no meaning for a per-list loss and are
+        refused).
       temperature: static Python float > 0 that divides the scores.
       reduction: ``"sum_over_batch_size"`` (default) or ``"mean"`` (both divide by
         the number of lists), ``"sum"``, ``"mean_with_sample_weight"``,

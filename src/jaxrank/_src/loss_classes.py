@@ -228,10 +228,10 @@ class PairwiseSoftZeroOneLoss(_PairwiseLambdaLoss):
     Examples:
       >>> import numpy as np
       >>> import jaxrank
-      >>> y_true = np.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
-      >>> y_pred = np.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
-      >>> print(f"{jaxrank.PairwiseSoftZeroOneLoss()(y_true, y_pred):.5f}")
-      0.46202
+      >>> loss = jaxrank.PairwiseSoftZeroOneLoss(reduction="none")
+      >>> per_item = loss(np.array([[1.0, 0.0, 2.0]]), np.array([[0.5, 1.0, 2.0]]))
+      >>> print(np.round(per_item, 3))  # sigmoid(-0.5) and sigmoid(-1.5)
+      [[0.622 0.    0.451]]
     """
 
     loss_fn = staticmethod(pairwise_soft_zero_one_loss)
@@ -263,10 +263,10 @@ class PairwiseMeanSquaredError(_PairwiseLambdaLoss):
     Examples:
       >>> import numpy as np
       >>> import jaxrank
-      >>> y_true = np.array([[1.0, 0.0, 1.0, 3.0], [0.0, 1.0, 2.0, 3.0]])
-      >>> y_pred = np.array([[1.0, 3.0, 2.0, 4.0], [1.0, 1.8, 2.0, 3.0]])
-      >>> print(f"{jaxrank.PairwiseMeanSquaredError()(y_true, y_pred):.2f}")
-      5.58
+      >>> loss = jaxrank.PairwiseMeanSquaredError(reduction="sum")
+      >>> # One pair: label gap 2, score gap 0.5, counted from both items.
+      >>> print(loss(np.array([[2.0, 0.0]]), np.array([[0.5, 0.0]])))
+      4.5
     """
 
     loss_fn = staticmethod(_squared_error_ignoring_temperature)

@@ -261,6 +261,9 @@ class DCG(_GainMetric):
       >>> y_pred = np.array([[0.1, 0.9, 0.5], [0.3, 0.2, 0.1]])
       >>> print(f"{DCG()(y_true, y_pred):.4f}")  # (2.1309 + 1/log2(3)) / 2
       1.3809
+      >>> linear_top2 = DCG(k=2, gain_fn=lambda y: y)  # gain = label, top 2 only
+      >>> print(f"{linear_top2(y_true[:1], y_pred[:1]):.4f}")  # 0 + 1/log2(3)
+      0.6309
     """
 
     metric_fn = staticmethod(fn.dcg)
@@ -303,10 +306,12 @@ class MeanAveragePrecision(RankingMetric):
     Examples:
       >>> import numpy as np
       >>> from jaxrank.metrics import MeanAveragePrecision
-      >>> y_true = np.array([[1, 1, 0, 0]])
-      >>> y_pred = np.array([[0.1, 0.9, 0.5, 0.3]])
-      >>> print(f"{MeanAveragePrecision()(y_true, y_pred):.4f}")  # (1 + 2/4) / 2
-      0.7500
+      >>> y_true = np.array([[1, 1, 0, 0], [0, 1, 0, 1]])
+      >>> y_pred = np.array([[0.1, 0.9, 0.5, 0.3], [0.4, 0.3, 0.2, 0.1]])
+      >>> # AP (1 + 2/4) / 2 and (1/2 + 2/4) / 2, the second list weighing 3
+      >>> weights = np.array([[1.0], [3.0]])
+      >>> print(f"{MeanAveragePrecision()(y_true, y_pred, weights):.4f}")
+      0.5625
     """
 
     metric_fn = staticmethod(fn.average_precision)
@@ -325,10 +330,11 @@ class PrecisionAtK(RankingMetric):
     Examples:
       >>> import numpy as np
       >>> from jaxrank.metrics import PrecisionAtK
-      >>> y_true = np.array([[1, 1, 0, 0]])
-      >>> y_pred = np.array([[0.1, 0.9, 0.5, 0.3]])
-      >>> print(f"{PrecisionAtK(k=2)(y_true, y_pred):.4f}")
-      0.5000
+      >>> # The mask drops item 1; the top 2 of the rest are items 2 and 3.
+      >>> mask = np.array([[True, False, True, True]])
+      >>> y_true = {"labels": np.array([[1, 1, 0, 1]]), "mask": mask}
+      >>> PrecisionAtK(k=2)(y_true, np.array([[0.1, 0.9, 0.5, 0.3]]))
+      Array(0.5, dtype=float32)
     """
 
     metric_fn = staticmethod(fn.precision_at_k)
@@ -345,11 +351,14 @@ class RecallAtK(RankingMetric):
 
     Examples:
       >>> import numpy as np
-      >>> from jaxrank.metrics import RecallAtK
-      >>> y_true = np.array([[1, 1, 0, 0]])
-      >>> y_pred = np.array([[0.1, 0.9, 0.5, 0.3]])
-      >>> print(f"{RecallAtK(k=2)(y_true, y_pred):.4f}")
-      0.5000
+      >>> from jaxrank.metrics import RecallAtK, WeightedMean
+      >>> y_true = np.array([[1, 1, 0, 0], [0, 1, 0, 1]])
+      >>> y_pred = np.array([[0.1, 0.9, 0.5, 0.3], [0.4, 0.3, 0.2, 0.1]])
+      >>> recall, state = RecallAtK(k=2), WeightedMean.empty()
+      >>> for i in range(2):  # one list per batch, accumulated
+      ...     state = recall.update(state, y_true[i:i + 1], y_pred[i:i + 1])
+      >>> print(state.compute(), recall(y_true, y_pred))
+      0.5 0.5
     """
 
     metric_fn = staticmethod(fn.recall_at_k)

@@ -351,7 +351,7 @@ def test_per_list_values_feed_flax_nnx_average(rng):
         (lambda: metrics.recall_at_k(jnp.ones(3), jnp.ones(3), k=1.5), ValueError, "k"),
         (
             lambda: metrics.dcg(
-                jnp.ones((2, 3)), jnp.ones((2, 3)), weights=jnp.ones(3)
+                jnp.ones((2, 3)), jnp.ones((2, 3)), weights=jnp.ones(4)
             ),
             ValueError,
             "weights",

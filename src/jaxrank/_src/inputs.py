@@ -38,8 +38,8 @@ class RankingInputs(NamedTuple):
         above 2**24 for float32, are replaced by their rank among the list's valid
         labels); the labels themselves unless ``exact_label_order`` was asked for.
       valid: bool, True where the item takes part.
-      weights: per-item weights in the compute dtype, the given scalar or per-list
-        weights broadcast over their lists (ones if none were given).
+      weights: per-item weights in the compute dtype: the given weights broadcast to
+        the scores' shape, a per-list weight over its list (ones if none were given).
       weight_sum: the sum of the weights *as given* (a scalar counts once, a per-list
         weight once per list), or None when none were given: the divisor of the
         ``"mean_with_sample_weight"`` reduction.

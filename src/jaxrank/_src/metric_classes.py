@@ -171,9 +171,12 @@ _COMMON_ARGS = """Args:
       dtype: computation dtype (default float32, as Keras)."""
 
 
-_GAIN_ARGS = """gain_fn: elementwise map from labels to gains (default ``2**y - 1``).
-      rank_discount_fn: elementwise map from 1-based ranks to discounts (default
-        ``1 / log2(rank + 1)``)."""
+_GAIN_ARGS = """gain_fn: ``"exp2"`` (default, ``2**y - 1``), ``"identity"`` (``y``), or
+        an elementwise map from labels to gains.
+      rank_discount_fn: ``"log2"`` (default, ``1 / log2(rank + 1)``),
+        ``"reciprocal"`` (``1 / rank``), or an elementwise map from 1-based ranks
+        to discounts. A name is kept as given in :meth:`get_config` (so a Keras
+        config holds a string); so is a callable."""
 
 
 def _documented(cls):
@@ -181,6 +184,40 @@ def _documented(cls):
     doc = cls.__doc__.replace("<common args>", _COMMON_ARGS)
     cls.__doc__ = doc.replace("<gain args>", _GAIN_ARGS)
     return cls
+
+
+def _identity_gain(labels: jax.Array) -> jax.Array:
+    return labels
+
+
+def _reciprocal_discount(ranks: jax.Array) -> jax.Array:
+    return 1.0 / ranks
+
+
+# The gain and discount choices that have names, so that configs can hold strings.
+GAIN_FUNCTIONS = {"exp2": fn.default_gain_fn, "identity": _identity_gain}
+DISCOUNT_FUNCTIONS = {
+    "log2": fn.default_discount_fn,
+    "reciprocal": _reciprocal_discount,
+}
+
+
+def resolve_function(name: str, choice, named: dict[str, Any]):
+    """The callable of a gain/discount ``choice``: a key of ``named`` or a callable;
+    errors name the argument ``name``."""
+    if isinstance(choice, str):
+        if choice not in named:
+            raise ValueError(
+                f"`{name}` must be one of {sorted(named)} or a callable; received "
+                f"{choice!r}."
+            )
+        return named[choice]
+    if not callable(choice):
+        raise TypeError(
+            f"`{name}` must be one of {sorted(named)} or a callable; received "
+            f"{type(choice).__name__} {choice!r:.80}."
+        )
+    return choice
 
 
 class _GainMetric(RankingMetric):
@@ -191,8 +228,8 @@ class _GainMetric(RankingMetric):
     def __init__(
         self,
         k: int | None = None,
-        gain_fn=fn.default_gain_fn,
-        rank_discount_fn=fn.default_discount_fn,
+        gain_fn="exp2",
+        rank_discount_fn="log2",
         shuffle_ties: bool = True,
         seed: int | None = None,
         name: str | None = None,
@@ -204,17 +241,20 @@ class _GainMetric(RankingMetric):
             seed,
             name,
             dtype,
-            gain_fn=gain_fn,
-            discount_fn=rank_discount_fn,
+            gain_fn=resolve_function("gain_fn", gain_fn, GAIN_FUNCTIONS),
+            discount_fn=resolve_function(
+                "rank_discount_fn", rank_discount_fn, DISCOUNT_FUNCTIONS
+            ),
         )
+        self.choices = {"gain_fn": gain_fn, "rank_discount_fn": rank_discount_fn}
 
     def _relevance(self, labels: jax.Array) -> jax.Array:
         return jnp.asarray(self.options["gain_fn"](labels)).astype(labels.dtype)
 
     def _arguments(self) -> dict[str, Any]:
         arguments = super()._arguments()
-        arguments["rank_discount_fn"] = arguments.pop("discount_fn")
-        return arguments
+        del arguments["discount_fn"]
+        return {**arguments, **self.choices}  # names as given, not their functions
 
 
 @_documented

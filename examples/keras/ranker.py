@@ -1,7 +1,7 @@
 """keras_rs's usage with one import changed: a Keras 3 ranking model trained with
 jaxrank's Keras losses and metrics on jaxrank's synthetic data.
 
-    KERAS_BACKEND=jax python examples/keras/main.py --epochs 10
+    KERAS_BACKEND=jax python examples/keras/ranker.py --epochs 10
 
 A ``keras.Sequential`` scores every document of a padded list; ``fit`` minimises the
 pairwise hinge, ``evaluate`` reports NDCG@10 over the test queries, and the model

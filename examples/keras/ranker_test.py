@@ -9,8 +9,10 @@ import jax
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
-# Load main.py under a unique name (other examples also have a main.py).
-_spec = importlib.util.spec_from_file_location("keras_example_main", HERE / "main.py")
+# Loaded by path under a unique name: pytest imports every example by its basename.
+_spec = importlib.util.spec_from_file_location(
+    "keras_example_ranker", HERE / "ranker.py"
+)
 example = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = example
 _spec.loader.exec_module(example)

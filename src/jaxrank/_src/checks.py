@@ -384,3 +384,17 @@ def check_fixed_options(options: dict[str, Any]) -> None:
             "`reduction` is set by the optax convention (use `reduce_fn=` on the "
             f"returned function); received reduction={options['reduction']!r}."
         )
+
+
+def check_segments(segments, scores: jax.Array) -> jax.Array | None:
+    """Returns ``segments`` as an array (or None) after checking it holds integer
+    segment ids with the scores' shape."""
+    if segments is None:
+        return None
+    segments = check_same_shape("segments", segments, scores)
+    if not jnp.issubdtype(segments.dtype, jnp.integer):
+        raise TypeError(
+            "`segments` must be integer segment ids (items with equal ids form one "
+            f"sub-list); received {describe(segments)}."
+        )
+    return segments

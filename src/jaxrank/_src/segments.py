@@ -1,0 +1,99 @@
+"""Sub-lists inside one list: the ``segments=`` argument of the losses and metrics.
+
+A ``segments`` array has the scores' shape ``(..., n)`` and holds integer ids: the
+items of one list with equal ids form one sub-list (for example, a query packed into a
+longer row with other queries). No pair, softmax or normaliser crosses a segment; a
+list without ``segments`` is one segment. Ids need not be contiguous, sorted or small:
+only equality matters, so ``[7, 7, 3, 7]`` holds two segments, the second of one item.
+
+The helpers map arbitrary ids to *dense* ids ``0..m-1`` per list (in order of each
+segment's first item), so that per-segment reductions run through
+``jax.ops.segment_*`` with ``num_segments=n``: O(n) time and memory per list, never an
+``(n, n)`` same-segment mask.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+
+def _position(shape: tuple[int, ...]) -> jax.Array:
+    return lax.broadcasted_iota(jnp.int32, shape, len(shape) - 1)
+
+
+def _take(x: jax.Array, index: jax.Array) -> jax.Array:
+    return jnp.take_along_axis(x, index, axis=-1)
+
+
+def dense_ids(segments: jax.Array) -> jax.Array:
+    """Each item's segment as an int32 in ``0..m-1``, numbered in order of the
+    segments' first items.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> dense_ids(jnp.array([7, 7, 3, 7, 9]))
+      Array([0, 0, 1, 0, 2], dtype=int32)
+    """
+    shape = segments.shape
+    if shape[-1] == 0:
+        return jnp.zeros(shape, jnp.int32)
+    position = _position(shape)
+    # Sorted by (id, position), each run of equal ids starts at its segment's first item.
+    sorted_ids, sorted_pos = lax.sort((segments, position), num_keys=2)
+    starts = jnp.concatenate(
+        [jnp.ones(shape[:-1] + (1,), bool), sorted_ids[..., 1:] != sorted_ids[..., :-1]],
+        axis=-1,
+    )
+    start_index = lax.cummax(jnp.where(starts, position, 0), axis=len(shape) - 1)
+    run_first = _take(sorted_pos, start_index)
+    _, first_pos = lax.sort((sorted_pos, run_first), num_keys=1)  # back to list order
+    is_first = first_pos == position
+    number = jnp.cumsum(is_first, axis=-1, dtype=jnp.int32) - 1
+    return _take(number, first_pos)
+
+
+def _per_list(op, x: jax.Array, ids: jax.Array) -> jax.Array:
+    """``op(x, ids, num_segments=n)`` on every list, read back at each item."""
+    n = x.shape[-1]
+    flat_x, flat_ids = x.reshape(-1, n), ids.reshape(-1, n)
+    totals = jax.vmap(lambda v, i: op(v, i, num_segments=n))(flat_x, flat_ids)
+    return _take(totals, flat_ids).reshape(x.shape)
+
+
+def segment_sum(x: jax.Array, ids: jax.Array) -> jax.Array:
+    """The sum of ``x`` over each item's segment, at every item (``ids`` dense).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> segment_sum(jnp.array([1.0, 2.0, 4.0]), jnp.array([0, 1, 0]))
+      Array([5., 2., 5.], dtype=float32)
+    """
+    return _per_list(jax.ops.segment_sum, x, ids)
+
+
+def segment_max(x: jax.Array, ids: jax.Array) -> jax.Array:
+    """The maximum of ``x`` over each item's segment, at every item (``ids`` dense).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> segment_max(jnp.array([1.0, 2.0, 4.0]), jnp.array([0, 1, 0]))
+      Array([4., 2., 4.], dtype=float32)
+    """
+    return _per_list(jax.ops.segment_max, x, ids)
+
+
+def first_valid_item(ids: jax.Array, valid: jax.Array) -> jax.Array:
+    """True at the first valid item of each segment (where a metric with segments
+    reports the segment's value); False elsewhere.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> first_valid_item(jnp.array([0, 0, 1, 1]), jnp.array([False, True, True, True]))
+      Array([False,  True,  True, False], dtype=bool)
+    """
+    position = _position(ids.shape)
+    n = ids.shape[-1]
+    first = -segment_max(jnp.where(valid, -position, -n), ids)
+    return valid & (first == position)

@@ -5,7 +5,9 @@ items first. Ties are broken by position in the list (the lower index first), a
 stable and documented rule, or, given a PRNG ``key``, at random: each tied group in
 a uniformly random order. Ignored items follow every valid item, in list order.
 ``+inf`` comes first and ``-inf`` last among the valid items; ``-0.0`` ties with
-``0.0``.
+``0.0``. Given ``segments`` (integer ids, :mod:`jaxrank._src.segments`), each segment is
+ranked on its own: :func:`rank_order` puts the segments one after another (by id), each
+in rank order, and :func:`ranks` counts from 1 within each segment.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ import jax.numpy as jnp
 from jax import lax
 
 
-def rank_order(keys: jax.Array, valid: jax.Array, key=None) -> jax.Array:
+def rank_order(
+    keys: jax.Array, valid: jax.Array, key=None, segments: jax.Array | None = None
+) -> jax.Array:
     """Indices that put each list in rank order (module docstring).
 
     Args:
       keys: ``(..., n)`` values to rank by, largest first.
       valid: ``(..., n)`` bool; invalid items go last.
       key: optional PRNG key; ties are then broken at random.
+      segments: optional ``(..., n)`` integer segment ids; the items of each segment
+        come together, in rank order, segments in increasing order of id.
 
     Returns:
       ``(..., n)`` int32 indices: ``take_along_axis(x, order, -1)`` is ``x`` in
@@ -36,6 +42,8 @@ def rank_order(keys: jax.Array, valid: jax.Array, key=None) -> jax.Array:
     axis = len(shape) - 1
     position = lax.broadcasted_iota(jnp.int32, shape, axis)
     operands = [(~valid).astype(jnp.int32), -keys]
+    if segments is not None:
+        operands.insert(0, segments)
     if key is not None:
         operands.append(jax.random.bits(key, shape, jnp.uint32))
     *_, order = lax.sort(
@@ -44,16 +52,33 @@ def rank_order(keys: jax.Array, valid: jax.Array, key=None) -> jax.Array:
     return order
 
 
-def ranks(keys: jax.Array, valid: jax.Array) -> jax.Array:
-    """1-based rank of every item under :func:`rank_order`, a permutation of
-    ``1..n`` per list (int32).
+def ranks(
+    keys: jax.Array, valid: jax.Array, segments: jax.Array | None = None
+) -> jax.Array:
+    """1-based rank of every item under :func:`rank_order` (int32): a permutation of
+    ``1..n`` per list, or with ``segments``, of ``1..size`` per segment.
 
     Examples:
       >>> import jax.numpy as jnp
       >>> ranks(jnp.array([0.5, 0.9, 0.5, 2.0]), jnp.array([1, 1, 1, 0], bool))
       Array([2, 1, 3, 4], dtype=int32)
+      >>> ranks(jnp.array([0.5, 0.9, 0.5, 2.0]), jnp.array([1, 1, 1, 1], bool),
+      ...       segments=jnp.array([3, 3, 1, 1]))
+      Array([2, 1, 2, 1], dtype=int32)
     """
-    order = rank_order(keys, valid)
-    position = lax.broadcasted_iota(jnp.int32, keys.shape, keys.ndim - 1)
-    # Sorting (order, position) by `order` inverts the permutation.
-    return lax.sort((order, position), num_keys=1)[1] + 1
+    order = rank_order(keys, valid, segments=segments)
+    axis = keys.ndim - 1
+    position = lax.broadcasted_iota(jnp.int32, keys.shape, axis)
+    rank = position
+    if segments is not None and keys.shape[-1] > 0:
+        ordered = jnp.take_along_axis(segments, order, axis=-1)
+        starts = jnp.concatenate(
+            [
+                jnp.ones(keys.shape[:-1] + (1,), bool),
+                ordered[..., 1:] != ordered[..., :-1],
+            ],
+            axis=-1,
+        )
+        rank = position - lax.cummax(jnp.where(starts, position, 0), axis=axis)
+    # Sorting (order, rank) by `order` puts each rank back at its item.
+    return lax.sort((order, rank), num_keys=1)[1] + 1

@@ -40,10 +40,13 @@ def dense_ids(segments: jax.Array) -> jax.Array:
     if shape[-1] == 0:
         return jnp.zeros(shape, jnp.int32)
     position = _position(shape)
-    # Sorted by (id, position), each run of equal ids starts at its segment's first item.
+    # Sorted by (id, position), each run of equal ids starts at its first item.
     sorted_ids, sorted_pos = lax.sort((segments, position), num_keys=2)
     starts = jnp.concatenate(
-        [jnp.ones(shape[:-1] + (1,), bool), sorted_ids[..., 1:] != sorted_ids[..., :-1]],
+        [
+            jnp.ones(shape[:-1] + (1,), bool),
+            sorted_ids[..., 1:] != sorted_ids[..., :-1],
+        ],
         axis=-1,
     )
     start_index = lax.cummax(jnp.where(starts, position, 0), axis=len(shape) - 1)
@@ -90,7 +93,8 @@ def first_valid_item(ids: jax.Array, valid: jax.Array) -> jax.Array:
 
     Examples:
       >>> import jax.numpy as jnp
-      >>> first_valid_item(jnp.array([0, 0, 1, 1]), jnp.array([False, True, True, True]))
+      >>> ids, valid = jnp.array([0, 0, 1, 1]), jnp.array([False, True, True, True])
+      >>> first_valid_item(ids, valid)
       Array([False,  True,  True, False], dtype=bool)
     """
     position = _position(ids.shape)

@@ -376,8 +376,9 @@ def check_elementwise(name: str, fn: Callable[[Any], Any], x: jax.Array) -> jax.
     out = jnp.asarray(fn(x)).astype(x.dtype)
     if out.shape != x.shape:
         raise ValueError(
-            f"`{name}` must map its input elementwise; it returned shape "
-            f"{out.shape} for an input of shape {x.shape}."
+            f"`{name}` must map its input elementwise, keeping its shape; received "
+            f"a function that returned shape {out.shape} for an input of shape "
+            f"{x.shape}."
         )
     return out
 

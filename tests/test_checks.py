@@ -235,3 +235,107 @@ def test_weights_broadcasting_to_the_scores_are_accepted(shape):
         SCORES, LABELS, weights=weights, reduction="mean_with_sample_weight"
     )
     np.testing.assert_allclose(mean, total / jnp.sum(weights), rtol=1e-6)
+
+
+OPTION_ERRORS = [
+    # (call, error, the argument the message must name)
+    (
+        lambda: jaxrank.pairwise_hinge_loss(
+            SCORES, LABELS, reduction=np.array(["sum", "mean"])
+        ),
+        TypeError,
+        "reduction",
+    ),
+    (
+        lambda: jaxrank.PairwiseHingeLoss(method=np.array(["sorted", "auto"])),
+        TypeError,
+        "method",
+    ),
+    (lambda: jaxrank.metrics.ndcg(SCORES, LABELS, key="a"), TypeError, "key"),
+    (
+        lambda: jaxrank.metrics.ndcg(
+            SCORES, LABELS, key=jax.random.split(jax.random.key(0))
+        ),
+        ValueError,
+        "key",
+    ),
+    (
+        lambda: jaxrank.metrics.ndcg(SCORES, LABELS, no_relevant_value=[0.5, 0.5]),
+        ValueError,
+        "no_relevant_value",
+    ),
+    (lambda: jaxrank.metrics.dcg(SCORES, LABELS, gain_fn="exp2"), TypeError, "gain_fn"),
+    (lambda: jaxrank.DCG2LambdaWeight(discount_fn=None), TypeError, "discount_fn"),
+    (lambda: jaxrank.ListMLELoss(dtype="int32"), TypeError, "dtype"),
+    (lambda: jaxrank.metrics.MeanReciprocalRank(dtype="float7"), TypeError, "dtype"),
+    (
+        lambda: jaxrank.as_optax_loss(jaxrank.pairwise_hinge_loss, temprature=1.0),
+        TypeError,
+        "loss_fn",
+    ),
+    (
+        lambda: jaxrank.as_optax_loss(jaxrank.list_mle_loss)(SCORES, LABELS[:, :2]),
+        ValueError,
+        "labels",
+    ),
+    (
+        lambda: jaxrank.metrics.WeightedMean.empty().update(["a", "b"]),
+        TypeError,
+        "values",
+    ),
+    (
+        lambda: jaxrank.ListMLELoss()(np.array(LABELS), np.array(SCORES), LABELS),
+        ValueError,
+        "sample_weight",
+    ),
+    (
+        lambda: jaxrank.metrics.DCG(rank_discount_fn=lambda r: r[..., :1])(
+            np.array(LABELS), np.array(SCORES)
+        ),
+        ValueError,
+        "rank_discount_fn",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    OPTION_ERRORS,
+    ids=[f"{case[-1]}-{i}" for i, case in enumerate(OPTION_ERRORS)],
+)
+def test_options_are_refused_by_the_name_the_caller_gave(call, error, name):
+    with pytest.raises(error, match=f"`{name}`") as info:
+        call()
+    assert "receiv" in str(info.value).lower(), str(info.value)
+
+
+def test_optax_adapter_speaks_of_logits():
+    loss = jaxrank.as_optax_loss(jaxrank.pairwise_hinge_loss)
+    with pytest.raises(ValueError, match="shape of `logits`"):
+        loss(SCORES, LABELS[:, :2])
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_keys_raw_or_typed_and_traced_scalars_are_accepted(jit):
+    typed = jax.random.key(3)
+    raw = jax.random.key_data(typed)
+    fill = jnp.float32(0.5)
+
+    def ndcg(key, no_relevant_value):
+        return jaxrank.metrics.ndcg(
+            SCORES, LABELS, key=key, no_relevant_value=no_relevant_value
+        )
+
+    ndcg = jax.jit(ndcg) if jit else ndcg
+    np.testing.assert_array_equal(ndcg(raw, fill), ndcg(typed, 0.5))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_16_bit_metric_classes_accumulate_in_float32(dtype):
+    """The class casts its inputs to `dtype`, then computes, accumulates and returns
+    in float32, as the functions do for 16-bit scores."""
+    labels, scores = np.array(LABELS), np.array(SCORES)
+    got = jaxrank.metrics.NDCG(dtype=dtype)(labels, scores)
+    want = jaxrank.metrics.NDCG()(labels, jnp.asarray(scores, dtype))
+    assert got.dtype == jnp.float32
+    np.testing.assert_array_equal(got, want)

@@ -18,8 +18,8 @@ number.
 Library bugs the properties found are pinned by minimal examples in
 ``test_known_issues`` (at the end), marked ``xfail(strict=True)``: each turns into an
 XPASS error the moment its fix lands; then its marker goes, and so does the filter that
-keeps those inputs out of the strategies until then (``_known_issue``,
-``_target_issue`` and the comments that name ``test_known_issues[<id>]``).
+keeps those inputs out of the strategies until then (``_known_issue`` and the comments
+that name ``test_known_issues[<id>]``).
 
 Examples are derandomized (CI is reproducible) and the shapes come from short menus so
 that JAX compiles few programs: the file takes about 95 CPU-seconds, a minute on two
@@ -983,10 +983,7 @@ def test_optax_adapter_gives_the_reference_number(data):
     """``as_optax_loss``: one loss per list (the sum of its item losses), lists without
     a valid item (all labels -1, or all masked) left out of the reduction."""
     case = data.draw(
-        loss_cases(reductions=("none",), lambdas=False)
-        .filter(_no_known_issue)
-        # test_known_issues[optax-logits-list]: list logits raise AttributeError.
-        .filter(lambda c: not isinstance(c.scores, list)),
+        loss_cases(reductions=("none",), lambdas=False).filter(_no_known_issue),
         label="case",
     )
     labels = np.array(case.labels)
@@ -1204,10 +1201,6 @@ def class_calls(draw, name):
 
 def _class_call_issue(call):
     """The known bug a class call hits (see ``_known_issue``), or None."""
-    if call.error() in ("shape", "varies within lists"):
-        # test_known_issues[loss-class-names-weights]: a refused sample_weight is
-        # reported as `weights`.
-        return "loss-class-names-weights"
     if call.error() is None:
         with _x64(call.batch.dtype == "float64"):
             return _known_issue(call.loss_case())
@@ -1511,14 +1504,7 @@ def expected_metric_class(name, batch, k):
 def test_metric_classes_give_the_reference_number(name, data):
     """``jaxrank.metrics.NDCG()(y_true, y_pred, sample_weight)`` etc.: keras_rs's
     number for a fresh metric after one update."""
-    batch = data.draw(
-        keras_batches().filter(
-            # test_known_issues[metric-class-16-bit-mean]: the batch mean is
-            # accumulated and returned in the 16-bit class dtype.
-            lambda b: b.dtype not in ("float16", "bfloat16")
-        ),
-        label="batch",
-    )
+    batch = data.draw(keras_batches(), label="batch")
     k = data.draw(st.sampled_from(CUTOFFS), label="k")
     note(repr(batch))
     metric = getattr(metrics, name)(k=k, dtype=batch.dtype)
@@ -1591,13 +1577,11 @@ def test_lambda_weights_give_the_reference_matrix(data):
 class Bad:
     """A value for one argument and what the library must make of it: ``"error"``
     (TypeError/ValueError naming the argument), ``"same"`` (the number of the
-    canonical call) or ``"either"``; ``issue`` names the ``test_known_issues`` case
-    of a library bug the value hits (such values are left out until it is fixed)."""
+    canonical call) or ``"either"``."""
 
     label: str
     value: object
     expect: str = "error"
-    issue: str | None = None
     same_as: object = "canonical"  # the value whose number "same" means
 
 
@@ -1664,14 +1648,14 @@ def _scalar_bads(kind, arg):
             Bad("upper case", "SUM"),
             Bad("int", 1),
             Bad("list", ["sum"]),
-            Bad("array", np.array(["sum", "mean"]), issue="option-array"),
+            Bad("array", np.array(["sum", "mean"])),
             Bad("numpy string", np.str_("sum"), "same", same_as="sum"),
         ],
         "method": [
             Bad("unknown", "fast"),
             Bad("None", None),
             Bad("int", 1),
-            Bad("array", np.array(["sorted", "auto"]), issue="option-array"),
+            Bad("array", np.array(["sorted", "auto"])),
         ],
         "positive int": common
         + [
@@ -1693,31 +1677,27 @@ def _scalar_bads(kind, arg):
             Bad("a lambda", lambda x: default(x), "same", same_as=None),
             Bad("not elementwise", jnp.sum),
             Bad("shape changing", lambda x: x[..., :1]),
-            Bad("string", "exp2", issue="function-arguments-unchecked"),
-            Bad("None", None, issue="function-arguments-unchecked"),
+            Bad("string", "exp"),  # no name of the classes either
+            Bad("None", None),
         ],
         "float": [
-            Bad("string", "a", issue="no-relevant-value-unchecked"),
-            Bad("None", None, issue="no-relevant-value-unchecked"),
-            Bad("array", [0.5, 0.5, 0.5], issue="no-relevant-value-unchecked"),
-            Bad("complex", 1j, issue="no-relevant-value-unchecked"),
+            Bad("string", "a"),
+            Bad("None", None),
+            Bad("array", [0.5, 0.5, 0.5]),
+            Bad("complex", 1j),
             Bad("int", 1, "same", same_as=1.0),
         ],
         "key": [
-            Bad("string", "a", issue="key-unchecked"),
-            Bad("int", 3, issue="key-unchecked"),
-            Bad("float array", np.array([0.5, 0.5]), issue="key-unchecked"),
+            Bad("string", "a"),
+            Bad("int", 3),
+            Bad("float array", np.array([0.5, 0.5])),
             Bad("raw key", jax.random.PRNGKey(3), "same", same_as=None),
-            Bad(
-                "batch of keys",
-                jax.random.split(jax.random.key(0), 3),
-                issue="key-unchecked",
-            ),
+            Bad("batch of keys", jax.random.split(jax.random.key(0), 3)),
         ],
         "dtype": [
-            Bad("unknown", "float7", issue="class-dtype-unchecked"),
-            Bad("integer", "int32", issue="class-dtype-unchecked"),
-            Bad("complex", "complex64", issue="class-dtype-unchecked"),
+            Bad("unknown", "float7"),
+            Bad("integer", "int32"),
+            Bad("complex", "complex64"),
             Bad("numpy type", np.float32, "same", same_as="float32"),
         ],
         "loss_fn": [
@@ -1727,20 +1707,14 @@ def _scalar_bads(kind, arg):
                 "same",
                 same_as=None,
             ),
-            Bad("None", None, issue="optax-functions-unchecked"),
-            Bad("string", "hinge", issue="optax-functions-unchecked"),
-            Bad(
-                "class instance",
-                jaxrank.PairwiseHingeLoss(),
-                issue="optax-functions-unchecked",
-            ),
+            Bad("None", None),
+            Bad("string", "hinge"),
+            Bad("class instance", jaxrank.PairwiseHingeLoss()),
         ],
         "reduce_fn": [
             Bad("jnp.mean", jnp.mean, "same", same_as=None),
-            Bad("string", "mean", issue="optax-functions-unchecked"),
-            Bad(
-                "without where", lambda x: jnp.sum(x), issue="optax-functions-unchecked"
-            ),
+            Bad("string", "mean"),
+            Bad("without where", lambda x: jnp.sum(x)),
         ],
     }[kind]
 
@@ -1920,33 +1894,6 @@ ERROR_TARGETS = {
         },
     ),
 }
-# Bugs that only some targets have, by (target, argument, value label).
-TARGET_ISSUES = {
-    ("PairwiseHingeLoss", "sample_weight", "wrong shape"): "loss-class-names-weights",
-    ("as_optax_loss", "logits", "list"): "optax-logits-list",
-    ("as_optax_loss", "logits", "tuple"): "optax-logits-list",
-    ("NDCG", "rank_discount_fn", "not elementwise"): "ndcg-class-names-discount-fn",
-    ("NDCG", "rank_discount_fn", "shape changing"): "ndcg-class-names-discount-fn",
-    ("DCGLambdaWeight", "gain_fn", "not elementwise"): "lambda-gain-fn-not-elementwise",
-    ("DCGLambdaWeight", "gain_fn", "shape changing"): "lambda-gain-fn-not-elementwise",
-}
-
-
-def _target_issue(target, arg, bad):
-    """The known library bug a wrong value for ``target``'s ``arg`` hits, or None."""
-    if (target, arg, bad.label) in TARGET_ISSUES:
-        return TARGET_ISSUES[target, arg, bad.label]
-    if bad.expect == "same":
-        return None
-    if target == "WeightedMean" and bad.label != "wrong shape":
-        return "weighted-mean-unchecked"  # raw JAX errors, complex values truncated
-    if arg == "mask" and bad.label != "wrong shape":
-        return "mask-kind-unchecked"  # raw JAX errors, complex masks accepted
-    if target == "as_optax_loss" and arg in ("logits", "labels", "where"):
-        return "optax-names-scores"  # the messages name `scores`
-    return None
-
-
 # The name a message must give for an argument (the optax adapter's are logits...).
 ERROR_NAMES = {"mask": ('y_true["mask"]', "y_true"), "values": ("values", "weights")}
 
@@ -1955,13 +1902,8 @@ def _bads(target, arg):
     kind = ERROR_TARGETS[target][1][arg]
     if isinstance(kind, tuple):
         _, array_kind, good, required = kind
-        bads = _array_bads(arg, good, required=required, kind=array_kind)
-    else:
-        bads = _scalar_bads(kind, arg)
-    return [
-        dataclasses.replace(bad, issue=bad.issue or _target_issue(target, arg, bad))
-        for bad in bads
-    ]
+        return _array_bads(arg, good, required=required, kind=array_kind)
+    return _scalar_bads(kind, arg)
 
 
 def _error_params():
@@ -2009,8 +1951,7 @@ def test_wrong_arguments_raise_naming_them(target, arg, data):
     argument; never another exception, never a silently different number. Every
     value that must be refused is tried (they fail fast); of those the library may
     accept, hypothesis draws some (they compute)."""
-    # Values that hit a known library bug are left out (test_known_issues[<issue>]).
-    bads = [bad for bad in _bads(target, arg) if bad.issue is None]
+    bads = _bads(target, arg)
     for bad in bads:
         if bad.expect == "error":
             note(f"{target}({arg}={bad.label}: {bad.value!r:.60})")
@@ -2103,7 +2044,7 @@ def _issue_mse_nan_list_gradient():
     np.testing.assert_array_equal(grad, 0.0)
 
 
-def _issue_optax_logits_list():
+def _fixed_optax_logits_list():
     # A Python list is a fine array everywhere else; here: AttributeError.
     loss = jaxrank.as_optax_loss(jaxrank.pairwise_hinge_loss)
     got = loss([[0.5, 0.1, 0.3]], [[1.0, 0.0, 2.0]], reduce_fn=None)
@@ -2123,13 +2064,13 @@ def _raises_naming(name, fn, *args, **kwargs):
     assert_raises_naming(info, name)
 
 
-def _issue_optax_names_scores():
+def _fixed_optax_names_scores():
     # The adapter's arguments are `logits`...; its messages speak of `scores`.
     loss = jaxrank.as_optax_loss(jaxrank.pairwise_hinge_loss)
     _raises_naming("logits", loss, S2.astype(np.int32), Y2)
 
 
-def _issue_option_array():
+def _fixed_option_array():
     # A NumPy array as an option: "truth value of an array is ambiguous".
     _raises_naming(
         "reduction",
@@ -2147,7 +2088,7 @@ def _issue_option_array():
     )
 
 
-def _issue_no_relevant_value_unchecked():
+def _fixed_no_relevant_value_unchecked():
     _raises_naming("no_relevant_value", metrics.ndcg, S2, Y2, no_relevant_value="a")
     # A per-list array is silently broadcast against the lists: (2,) -> (3,) values.
     _raises_naming(
@@ -2155,60 +2096,59 @@ def _issue_no_relevant_value_unchecked():
     )
 
 
-def _issue_key_unchecked():
+def _fixed_key_unchecked():
     _raises_naming("key", metrics.ndcg, S2, Y2, key="a")
     _raises_naming("key", metrics.ndcg, S2, Y2, key=jax.random.split(jax.random.key(0)))
 
 
-def _issue_function_arguments_unchecked():
+def _fixed_function_arguments_unchecked():
     # "'str' object is not callable", naming nothing.
     _raises_naming("gain_fn", metrics.ndcg, S2, Y2, gain_fn="exp2")
     _raises_naming("discount_fn", metrics.dcg, S2, Y2, discount_fn=None)
 
 
-def _issue_lambda_gain_fn_not_elementwise():
+def _fixed_lambda_gain_fn_not_elementwise():
     # The metrics refuse a gain that is not elementwise; the lambda weights use it.
     _raises_naming("gain_fn", jaxrank.DCGLambdaWeight(gain_fn=jnp.sum), S2, Y2)
 
 
-def _issue_ndcg_class_names_discount_fn():
+def _fixed_ndcg_class_names_discount_fn():
     # NDCG's argument is `rank_discount_fn`; the message names `discount_fn`.
     _raises_naming("rank_discount_fn", metrics.NDCG(rank_discount_fn=jnp.sum), Y2, S2)
 
 
-def _issue_class_dtype_unchecked():
+def _fixed_class_dtype_unchecked():
     _raises_naming("dtype", jaxrank.PairwiseHingeLoss, dtype="float7")
     # An integer dtype is accepted, then the scores are refused as `scores`.
     _raises_naming("dtype", lambda: jaxrank.PairwiseHingeLoss(dtype="int32")(Y2, S2))
 
 
-def _issue_optax_functions_unchecked():
+def _fixed_optax_functions_unchecked():
     _raises_naming("loss_fn", lambda: jaxrank.as_optax_loss(None)(S2, Y2))
     loss = jaxrank.as_optax_loss(jaxrank.pairwise_hinge_loss)
     _raises_naming("reduce_fn", loss, S2, Y2, reduce_fn=lambda x: jnp.sum(x))
 
 
-def _issue_mask_kind_unchecked():
+def _fixed_mask_kind_unchecked():
     # A string mask: raw JAX error; a complex one is accepted.
-    _raises_naming(
-        "y_true", jaxrank.PairwiseHingeLoss(), {"labels": Y2, "mask": "ab"}, S2
-    )
-    _raises_naming("y_true", metrics.NDCG(), {"labels": Y2, "mask": M2 + 1j}, S2)
+    mask = 'y_true["mask"]'
+    _raises_naming(mask, jaxrank.PairwiseHingeLoss(), {"labels": Y2, "mask": "ab"}, S2)
+    _raises_naming(mask, metrics.NDCG(), {"labels": Y2, "mask": M2 + 1j}, S2)
 
 
-def _issue_weighted_mean_unchecked():
+def _fixed_weighted_mean_unchecked():
     # Complex values are truncated to their real part (here 0) without a word.
     _raises_naming("values", metrics.WeightedMean.empty().update, np.ones(3) * 1j)
     _raises_naming("values", metrics.WeightedMean.empty().update, "abc")
 
 
-def _issue_loss_class_names_weights():
+def _fixed_loss_class_names_weights():
     # A refused sample_weight is reported as `weights`, which the class does not take.
     _raises_naming("sample_weight", jaxrank.PairwiseHingeLoss(), Y2, S2, np.ones(4))
     _raises_naming("sample_weight", jaxrank.ListMLELoss(), Y2, S2, W2)
 
 
-def _issue_metric_class_16_bit_mean():
+def _fixed_metric_class_16_bit_mean():
     # bf16/fp16 are computed in float32 everywhere else; here the mean is 16-bit.
     for dtype in ("float16", "bfloat16"):
         assert metrics.NDCG(dtype=dtype)(Y2, S2).dtype == jnp.float32, dtype
@@ -2319,76 +2259,26 @@ KNOWN_ISSUES = [
         id="mse-nan-list-gradient",
         marks=_xfail("squared error: NaN gradient for a NaN list with huge scores"),
     ),
+    pytest.param(_fixed_optax_logits_list, id="optax-logits-list"),
+    pytest.param(_fixed_optax_names_scores, id="optax-names-scores"),
+    pytest.param(_fixed_option_array, id="option-array"),
+    pytest.param(_fixed_no_relevant_value_unchecked, id="no-relevant-value-unchecked"),
+    pytest.param(_fixed_key_unchecked, id="key-unchecked"),
     pytest.param(
-        _issue_optax_logits_list,
-        id="optax-logits-list",
-        marks=_xfail("as_optax_loss: list logits raise AttributeError"),
+        _fixed_function_arguments_unchecked, id="function-arguments-unchecked"
     ),
     pytest.param(
-        _issue_optax_names_scores,
-        id="optax-names-scores",
-        marks=_xfail("as_optax_loss errors name `scores`, not `logits`"),
+        _fixed_lambda_gain_fn_not_elementwise, id="lambda-gain-fn-not-elementwise"
     ),
     pytest.param(
-        _issue_option_array,
-        id="option-array",
-        marks=_xfail("array reduction/method: ambiguous truth value, no name"),
+        _fixed_ndcg_class_names_discount_fn, id="ndcg-class-names-discount-fn"
     ),
-    pytest.param(
-        _issue_no_relevant_value_unchecked,
-        id="no-relevant-value-unchecked",
-        marks=_xfail("ndcg no_relevant_value unchecked (arrays broadcast silently)"),
-    ),
-    pytest.param(
-        _issue_key_unchecked,
-        id="key-unchecked",
-        marks=_xfail("metrics' key unchecked: JAX's errors, no name"),
-    ),
-    pytest.param(
-        _issue_function_arguments_unchecked,
-        id="function-arguments-unchecked",
-        marks=_xfail("non-callable gain_fn/discount_fn: 'not callable', no name"),
-    ),
-    pytest.param(
-        _issue_lambda_gain_fn_not_elementwise,
-        id="lambda-gain-fn-not-elementwise",
-        marks=_xfail("lambda weights accept a non-elementwise gain_fn silently"),
-    ),
-    pytest.param(
-        _issue_ndcg_class_names_discount_fn,
-        id="ndcg-class-names-discount-fn",
-        marks=_xfail("NDCG/DCG rank_discount_fn errors name `discount_fn`"),
-    ),
-    pytest.param(
-        _issue_class_dtype_unchecked,
-        id="class-dtype-unchecked",
-        marks=_xfail("class dtype unchecked: numpy's error or `scores` named"),
-    ),
-    pytest.param(
-        _issue_optax_functions_unchecked,
-        id="optax-functions-unchecked",
-        marks=_xfail("as_optax_loss loss_fn/reduce_fn unchecked, no name"),
-    ),
-    pytest.param(
-        _issue_mask_kind_unchecked,
-        id="mask-kind-unchecked",
-        marks=_xfail('y_true["mask"] kind unchecked (strings: JAX error; complex ok)'),
-    ),
-    pytest.param(
-        _issue_weighted_mean_unchecked,
-        id="weighted-mean-unchecked",
-        marks=_xfail("WeightedMean.update: complex truncated, strings JAX error"),
-    ),
-    pytest.param(
-        _issue_loss_class_names_weights,
-        id="loss-class-names-weights",
-        marks=_xfail("loss classes report a bad sample_weight as `weights`"),
-    ),
-    pytest.param(
-        _issue_metric_class_16_bit_mean,
-        id="metric-class-16-bit-mean",
-        marks=_xfail("metric classes return (and accumulate) 16-bit means"),
-    ),
+    pytest.param(_fixed_class_dtype_unchecked, id="class-dtype-unchecked"),
+    pytest.param(_fixed_optax_functions_unchecked, id="optax-functions-unchecked"),
+    pytest.param(_fixed_mask_kind_unchecked, id="mask-kind-unchecked"),
+    pytest.param(_fixed_weighted_mean_unchecked, id="weighted-mean-unchecked"),
+    pytest.param(_fixed_loss_class_names_weights, id="loss-class-names-weights"),
+    pytest.param(_fixed_metric_class_16_bit_mean, id="metric-class-16-bit-mean"),
     pytest.param(
         _issue_lambda_weights_infinite_score,
         id="lambda-weights-infinite-score",

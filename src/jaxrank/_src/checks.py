@@ -10,6 +10,8 @@ values, never the contents of a traced array.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import numbers
 import warnings
 from collections.abc import Callable
@@ -71,45 +73,60 @@ def check_real(name: str, x) -> jax.Array:
     return x
 
 
-def check_scores(scores) -> jax.Array:
-    """Returns ``scores`` as an array after checking it is floating with ndim >= 1."""
-    scores = as_array("scores", scores)
+def check_scores(scores, name: str = "scores") -> jax.Array:
+    """Returns ``scores`` as an array after checking it is floating with ndim >= 1;
+    errors name the argument ``name`` (``logits`` in the optax convention)."""
+    scores = as_array(name, scores)
     if not jnp.issubdtype(scores.dtype, jnp.floating):
         raise TypeError(
-            f"`scores` must be a floating-point array; received {describe(scores)}. "
+            f"`{name}` must be a floating-point array; received {describe(scores)}. "
             "Cast integer scores with `.astype(jnp.float32)`."
         )
     if scores.ndim < 1:
         raise ValueError(
-            "`scores` must have at least one axis (the list); received a scalar."
+            f"`{name}` must have at least one axis (the list); received a scalar."
         )
-    return jnp.asarray(scores)
+    return scores
 
 
-def check_same_shape(name: str, x, scores: jax.Array) -> jax.Array:
-    """Returns ``x`` as an array after checking it has the scores' shape."""
+def check_real_scalar(name: str, x) -> jax.Array:
+    """Returns ``x`` as a 0-d array after checking it is one real number (a Python
+    number or a scalar array, traced or not)."""
+    x = check_real(name, x)
+    if x.ndim != 0:
+        raise ValueError(
+            f"`{name}` must be a single number (a scalar); received {describe(x)}."
+        )
+    return x
+
+
+def check_same_shape(
+    name: str, x, scores: jax.Array, scores_name: str = "scores"
+) -> jax.Array:
+    """Returns ``x`` as an array after checking it has the shape of the scores,
+    called ``scores_name`` in the message."""
     x = as_array(name, x)
     if x.shape != scores.shape:
         raise ValueError(
-            f"`{name}` must have the shape of `scores` {tuple(scores.shape)}; "
+            f"`{name}` must have the shape of `{scores_name}` {tuple(scores.shape)}; "
             f"received {describe(x)}."
         )
     return x
 
 
-def check_labels(labels, scores: jax.Array) -> jax.Array:
+def check_labels(labels, scores: jax.Array, scores_name: str = "scores") -> jax.Array:
     """Returns ``labels`` as an array after checking they are real numbers with the
     scores' shape."""
-    labels = check_same_shape("labels", labels, scores)
+    labels = check_same_shape("labels", labels, scores, scores_name)
     if not _is_real(labels.dtype):
         raise TypeError(f"`labels` must be real numbers; received {describe(labels)}.")
     return labels
 
 
-def check_where(where, scores: jax.Array) -> jax.Array:
+def check_where(where, scores: jax.Array, scores_name: str = "scores") -> jax.Array:
     """Returns ``where`` as an array after checking it is a boolean mask with the
     scores' shape."""
-    where = check_same_shape("where", where, scores)
+    where = check_same_shape("where", where, scores, scores_name)
     if where.dtype != jnp.bool_:
         raise TypeError(
             f"`where` must be a boolean mask; received {describe(where)}. "
@@ -118,8 +135,9 @@ def check_where(where, scores: jax.Array) -> jax.Array:
     return where
 
 
-def weights_kind(weights, scores_shape: tuple[int, ...]) -> str:
-    """Classifies a weight array's shape against scores of ``scores_shape``.
+def weights_kind(weights, scores_shape: tuple[int, ...], name: str = "weights") -> str:
+    """Classifies the shape of a weight array, the argument ``name``, against scores
+    of ``scores_shape``.
 
     Returns ``"scalar"``, ``"list"`` (the leading shape, or the leading shape plus a
     trailing 1), ``"item"`` (the scores' shape) or ``"broadcast"`` (any other shape
@@ -144,19 +162,22 @@ def weights_kind(weights, scores_shape: tuple[int, ...]) -> str:
     if fits and len(shape) <= len(scores_shape):
         return "broadcast"
     raise ValueError(
-        f"`weights` must be a scalar, per list {leading} or {leading + (1,)}, or of "
+        f"`{name}` must be a scalar, per list {leading} or {leading + (1,)}, or of "
         f"a shape that broadcasts to the scores' {scores_shape} (per item, per "
         f"position (n,), ...); received shape {shape}."
     )
 
 
-def check_weights(weights, scores_shape: tuple[int, ...]) -> tuple[jax.Array, str]:
-    """Returns ``weights`` as an array and its :func:`weights_kind`, after checking
-    they are real numbers of an accepted shape."""
-    weights = as_array("weights", weights)
-    kind = weights_kind(weights, scores_shape)
+def check_weights(
+    weights, scores_shape: tuple[int, ...], name: str = "weights"
+) -> tuple[jax.Array, str]:
+    """Returns ``weights`` (the argument ``name``: ``sample_weight`` in the classes)
+    as an array and its :func:`weights_kind`, after checking they are real numbers of
+    an accepted shape."""
+    weights = as_array(name, weights)
+    kind = weights_kind(weights, scores_shape, name)
     if not _is_real(weights.dtype):
-        raise TypeError(f"`weights` must be numeric; received {describe(weights)}.")
+        raise TypeError(f"`{name}` must be numeric; received {describe(weights)}.")
     return weights, kind
 
 
@@ -194,16 +215,24 @@ def check_temperature(temperature) -> float:
     return value
 
 
+def check_choice(name: str, value, choices: tuple[str | None, ...]) -> str | None:
+    """Returns ``value`` (a Python ``str`` or None) after checking it is one of
+    ``choices``: a ``TypeError`` for another kind of value (an array, a list), which
+    is not compared at all, a ``ValueError`` for an unknown name."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(
+            f"`{name}` must be one of {choices}; received {type(value).__name__} "
+            f"{value!r:.80}."
+        )
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {choices}; received {value!r}.")
+    return value if value is None else str(value)
+
+
 def check_reduction(reduction) -> str:
     """Returns the canonical reduction name; ``None`` means ``"none"``."""
-    if reduction is None:
-        return "none"
-    if reduction not in REDUCTIONS:
-        allowed = REDUCTIONS + (None,)
-        raise ValueError(
-            f"`reduction` must be one of {allowed}; received {reduction!r}."
-        )
-    return reduction
+    reduction = check_choice("reduction", reduction, REDUCTIONS + (None,))
+    return "none" if reduction is None else reduction
 
 
 def check_lambda_weights(lambda_weights):
@@ -226,17 +255,14 @@ def check_hinge_method(method, lambda_weights) -> str:
     ``"dense"``, the name of ``"all_pairs"`` before 0.2, is accepted with a
     ``DeprecationWarning``.
     """
-    if method == "dense":
+    if isinstance(method, str) and method == "dense":
         warnings.warn(
             '`method="dense"` is deprecated; it is now called "all_pairs".',
             DeprecationWarning,
             stacklevel=3,
         )
         method = "all_pairs"
-    if method not in HINGE_METHODS:
-        raise ValueError(
-            f"`method` must be one of {HINGE_METHODS}; received {method!r}."
-        )
+    method = check_choice("method", method, HINGE_METHODS)
     if lambda_weights is not None and method == "sorted":
         raise ValueError(
             '`method` must be "auto" or "all_pairs" when `lambda_weights` are given '
@@ -268,6 +294,48 @@ def check_seed(seed) -> int | None:
     return seed
 
 
+def check_key(key) -> jax.Array | None:
+    """Returns ``key`` as a typed PRNG key (or None) after checking it is a single
+    key: a typed key of shape ``()`` (``jax.random.key``) or the raw ``uint32`` data
+    of one (``jax.random.PRNGKey``)."""
+    if key is None:
+        return None
+    expected = "None or one PRNG key from `jax.random.key` or `jax.random.PRNGKey`"
+    if not jnp.issubdtype(getattr(key, "dtype", None), jax.dtypes.prng_key):
+        try:
+            key = jax.random.wrap_key_data(key)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"`key` must be {expected}; received {type(key).__name__} {key!r:.80}."
+            ) from err
+    if key.shape != ():
+        raise ValueError(
+            f"`key` must be {expected}; received a batch of keys of shape "
+            f"{tuple(key.shape)}. Split one key per call instead, or use `jax.vmap`."
+        )
+    return key
+
+
+def check_dtype(dtype) -> jnp.dtype:
+    """Returns the computation dtype of a Keras-style class (float32 when None)
+    after checking it is a floating dtype."""
+    if dtype is None:
+        return jnp.dtype(jnp.float32)
+    try:
+        dtype = jnp.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(
+            f"`dtype` must be a floating-point dtype such as 'float32'; received "
+            f"{dtype!r:.80} ({err})."
+        ) from err
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(
+            f"`dtype` must be a floating-point dtype such as 'float32'; received "
+            f"{dtype.name}."
+        )
+    return dtype
+
+
 def check_list_rank(name: str, x: jax.Array) -> None:
     """Checks a keras_rs-convention array has rank 1 ``(list_size,)`` or 2."""
     if x.ndim not in (1, 2):
@@ -277,28 +345,70 @@ def check_list_rank(name: str, x: jax.Array) -> None:
         )
 
 
+def check_function(name: str, fn, expected: str, *args, **kwargs) -> Callable:
+    """Returns ``fn`` after checking it is callable and, when given ``args`` or
+    ``kwargs`` and ``fn``'s signature can be read, that it accepts that call;
+    ``expected`` says what the argument ``name`` must be."""
+    if not callable(fn):
+        raise TypeError(
+            f"`{name}` must be {expected}; received {type(fn).__name__} {fn!r:.80}."
+        )
+    if not (args or kwargs):
+        return fn
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a readable signature
+        return fn
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(
+            f"`{name}` must be {expected}; received {fn!r:.80}, which cannot be "
+            f"called so: {err}."
+        ) from err
+    return fn
+
+
 def check_elementwise(name: str, fn: Callable[[Any], Any], x: jax.Array) -> jax.Array:
-    """Returns ``fn(x)`` in ``x``'s dtype after checking it kept ``x``'s shape."""
+    """Returns ``fn(x)`` in ``x``'s dtype after checking ``fn`` is a function that
+    kept ``x``'s shape."""
+    check_function(name, fn, "an elementwise function of an array")
     out = jnp.asarray(fn(x)).astype(x.dtype)
     if out.shape != x.shape:
         raise ValueError(
-            f"`{name}` must map its input elementwise; it returned shape "
-            f"{out.shape} for an input of shape {x.shape}."
+            f"`{name}` must map its input elementwise, keeping its shape; received "
+            f"a function that returned shape {out.shape} for an input of shape "
+            f"{x.shape}."
         )
     return out
 
 
-def check_list_weights(weights, scores_shape: tuple[int, ...]) -> None:
-    """Checks the ``weights`` of a per-list loss do not vary along the list axis (a
-    scalar, per list, or a broadcast shape whose last axis is 1; for lists of one
-    item, per item and per list coincide)."""
+def check_named_function(name: str, choice, named: dict[str, Callable]) -> Callable:
+    """The function a gain/discount ``choice`` stands for, a key of ``named`` or an
+    elementwise callable, checked (when called) under the argument's own ``name``."""
+    expected = f"one of {sorted(named)} or an elementwise function"
+    if isinstance(choice, str):
+        if choice not in named:
+            raise ValueError(f"`{name}` must be {expected}; received {choice!r}.")
+        return named[choice]
+    return functools.partial(
+        check_elementwise, name, check_function(name, choice, expected)
+    )
+
+
+def check_list_weights(
+    weights, scores_shape: tuple[int, ...], name: str = "weights"
+) -> None:
+    """Checks the ``weights`` of a per-list loss (the argument ``name``) do not vary
+    along the list axis (a scalar, per list, or a broadcast shape whose last axis is
+    1; for lists of one item, per item and per list coincide)."""
     if weights is None or scores_shape[-1] == 1:
         return
-    kind = weights_kind(weights, scores_shape)
+    kind = weights_kind(weights, scores_shape, name)
     if kind in ("item", "broadcast") and jnp.shape(weights)[-1] != 1:
         leading = tuple(scores_shape[:-1])
         raise ValueError(
-            "`weights` of a per-list loss must be a scalar or per list "
+            f"`{name}` of a per-list loss must be a scalar or per list "
             f"{leading} or {leading + (1,)}; received shape "
             f"{tuple(jnp.shape(weights))}: per-item weights, which vary within a list."
         )
@@ -315,6 +425,15 @@ def check_y_true(y_true) -> tuple[Any, Any]:
             )
         return y_true["labels"], y_true.get("mask")
     return y_true, None
+
+
+def check_keras_mask(mask) -> jax.Array | None:
+    """Returns a keras_rs-convention ``y_true["mask"]`` (boolean, or 0/1 real
+    numbers) as a boolean array, or None."""
+    if mask is None:
+        return None
+    mask = check_real('y_true["mask"]', mask)
+    return mask if mask.dtype == jnp.bool_ else mask != 0
 
 
 def check_keras_shapes(labels: jax.Array, scores: jax.Array, mask) -> None:

@@ -38,9 +38,7 @@ def standardize(y_true, y_pred, sample_weight, dtype) -> Batch:
     labels, mask = checks.check_y_true(y_true)
     labels = checks.check_real("y_true", labels).astype(dtype)
     scores = checks.check_real("y_pred", y_pred).astype(dtype)
-    if mask is not None:
-        mask = jnp.asarray(mask)
-        mask = mask if mask.dtype == jnp.bool_ else mask != 0
+    mask = checks.check_keras_mask(mask)
     checks.check_keras_shapes(labels, scores, mask)
     if sample_weight is not None:
         sample_weight = checks.check_real("sample_weight", sample_weight).astype(dtype)

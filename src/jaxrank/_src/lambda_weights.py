@@ -39,7 +39,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxrank._src import ranking
-from jaxrank._src.checks import check_positive_int
+from jaxrank._src.checks import check_elementwise, check_function, check_positive_int
 from jaxrank._src.inputs import finite_scores, prepare_inputs
 from jaxrank._src.metrics import default_discount_fn, default_gain_fn
 
@@ -137,8 +137,8 @@ class LabelDiffLambdaWeight(LambdaWeight):
 def _gains(lw, labels, valid) -> jax.Array:
     """Gains of valid items (0 for the others), over the ideal DCG if normalising."""
     zero = jnp.zeros((), labels.dtype)
-    gains = jnp.where(valid, lw.gain_fn(jnp.where(valid, labels, zero)), zero)
-    gains = gains.astype(labels.dtype)
+    gains = check_elementwise("gain_fn", lw.gain_fn, jnp.where(valid, labels, zero))
+    gains = jnp.where(valid, gains, zero)
     if not lw.normalize:
         return gains
     # The ideal order ranks items by gain; cut at topn; a zero ideal DCG counts as 1.
@@ -162,6 +162,8 @@ class _GainLambdaWeight(LambdaWeight):
 
     def __post_init__(self):
         check_positive_int("topn", self.topn)
+        check_function("gain_fn", self.gain_fn, "an elementwise function of labels")
+        check_function("discount_fn", self.discount_fn, "an elementwise function")
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -201,7 +203,7 @@ class DCGLambdaWeight(_GainLambdaWeight):
 
     def item_features(self, scores, labels, valid):
         ranks = ranking.ranks(scores, valid).astype(scores.dtype)
-        discounts = self.discount_fn(ranks).astype(scores.dtype)
+        discounts = check_elementwise("discount_fn", self.discount_fn, ranks)
         if self.topn is not None:
             discounts = jnp.where(
                 ranks <= self.topn, discounts, jnp.zeros_like(discounts)

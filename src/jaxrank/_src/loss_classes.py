@@ -47,11 +47,13 @@ def _documented(cls):
 class RankingLoss(Configurable):
     """Base of the loss classes: the calling convention, config and reduction.
 
-    Subclasses set ``loss_fn`` (a jaxrank loss function) and pass their own keyword
-    options to ``__init__`` as ``options``.
+    Subclasses set ``loss_fn`` (a jaxrank loss function), ``per_list`` when it is
+    one loss per list (whose weights must not vary within a list), and pass their
+    own keyword options to ``__init__`` as ``options``.
     """
 
     loss_fn: ClassVar[Any]
+    per_list: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -62,7 +64,7 @@ class RankingLoss(Configurable):
     ) -> None:
         self.reduction = checks.check_reduction(reduction)
         self.name = name or type(self).__name__
-        self.dtype = jnp.dtype(jnp.float32 if dtype is None else dtype)
+        self.dtype = checks.check_dtype(dtype)
         self.options = options
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> jax.Array:
@@ -81,7 +83,11 @@ class RankingLoss(Configurable):
         """
         batch = standardize(y_true, y_pred, sample_weight, self.dtype)
         if batch.sample_weight is not None:
-            checks.check_unambiguous_weights(batch.sample_weight, batch.labels.shape)
+            shape = batch.labels.shape
+            checks.check_unambiguous_weights(batch.sample_weight, shape)
+            checks.check_weights(batch.sample_weight, shape, "sample_weight")
+            if self.per_list:
+                checks.check_list_weights(batch.sample_weight, shape, "sample_weight")
         return type(self).loss_fn(
             batch.scores,
             batch.labels,
@@ -307,6 +313,7 @@ class ListMLELoss(RankingLoss):
     """
 
     loss_fn = staticmethod(list_mle_loss)
+    per_list = True
 
     def __init__(
         self,

@@ -25,6 +25,11 @@ whose weights are all 0 gets 0. The batch value is
 :math:`\sum_l w_l v_l / \sum_l w_l` (0 when :math:`\sum_l w_l = 0`). With all
 weights 1, every list weighs 1 and the value is the plain mean over lists.
 
+The inputs are cast to the class's ``dtype``; a 16-bit one (float16, bfloat16) is
+computed, accumulated and returned in float32, as the functions of
+:mod:`jaxrank.metrics` are (a Keras metric of a 16-bit ``dtype`` keeps its
+totals, and its result, in that dtype).
+
 Differences from keras_rs: ties in ``y_pred`` are broken deterministically (see
 :mod:`jaxrank.metrics`) where keras_rs shuffles them at random whatever
 ``shuffle_ties`` says; a NaN score on a valid item makes its list's value NaN.
@@ -85,7 +90,7 @@ class RankingMetric(Configurable):
         self.shuffle_ties = bool(shuffle_ties)
         self.seed = checks.check_seed(seed)
         self.name = name or type(self).__name__
-        self.dtype = jnp.dtype(jnp.float32 if dtype is None else dtype)
+        self.dtype = checks.check_dtype(dtype)
         self.options = options
 
     def _tie_key(self, key):
@@ -125,11 +130,12 @@ class RankingMetric(Configurable):
           ``(values, list_weights)``; rank-1 input counts as a batch of one.
         """
         batch = standardize(y_true, y_pred, sample_weight, self.dtype)
-        labels = batch.labels
+        labels = batch.labels.astype(checks.compute_dtype(self.dtype))
         if batch.sample_weight is None:
             weights = jnp.ones(labels.shape, labels.dtype)
         else:
             weights = checks.check_broadcast_weights(batch.sample_weight, labels.shape)
+            weights = weights.astype(labels.dtype)
         zero = jnp.zeros((), labels.dtype)
         valid = (labels >= zero) & (weights > zero)
         if batch.mask is not None:
@@ -149,9 +155,8 @@ class RankingMetric(Configurable):
 
     def __call__(self, y_true, y_pred, sample_weight=None, *, key=None) -> jax.Array:
         """The metric of one batch: a fresh keras_rs metric after one update."""
-        return self.update(
-            WeightedMean.empty(self.dtype), y_true, y_pred, sample_weight, key=key
-        ).compute()
+        empty = WeightedMean.empty(checks.compute_dtype(self.dtype))
+        return self.update(empty, y_true, y_pred, sample_weight, key=key).compute()
 
     def _arguments(self) -> dict[str, Any]:
         return {
@@ -202,24 +207,6 @@ DISCOUNT_FUNCTIONS = {
 }
 
 
-def resolve_function(name: str, choice, named: dict[str, Any]):
-    """The callable of a gain/discount ``choice``: a key of ``named`` or a callable;
-    errors name the argument ``name``."""
-    if isinstance(choice, str):
-        if choice not in named:
-            raise ValueError(
-                f"`{name}` must be one of {sorted(named)} or a callable; received "
-                f"{choice!r}."
-            )
-        return named[choice]
-    if not callable(choice):
-        raise TypeError(
-            f"`{name}` must be one of {sorted(named)} or a callable; received "
-            f"{type(choice).__name__} {choice!r:.80}."
-        )
-    return choice
-
-
 class _GainMetric(RankingMetric):
     """(N)DCG: gain and discount functions; item weights multiply gains."""
 
@@ -241,15 +228,15 @@ class _GainMetric(RankingMetric):
             seed,
             name,
             dtype,
-            gain_fn=resolve_function("gain_fn", gain_fn, GAIN_FUNCTIONS),
-            discount_fn=resolve_function(
+            gain_fn=checks.check_named_function("gain_fn", gain_fn, GAIN_FUNCTIONS),
+            discount_fn=checks.check_named_function(
                 "rank_discount_fn", rank_discount_fn, DISCOUNT_FUNCTIONS
             ),
         )
         self.choices = {"gain_fn": gain_fn, "rank_discount_fn": rank_discount_fn}
 
     def _relevance(self, labels: jax.Array) -> jax.Array:
-        return jnp.asarray(self.options["gain_fn"](labels)).astype(labels.dtype)
+        return checks.check_elementwise("gain_fn", self.options["gain_fn"], labels)
 
     def _arguments(self) -> dict[str, Any]:
         arguments = super()._arguments()

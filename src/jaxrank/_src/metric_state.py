@@ -56,16 +56,17 @@ class WeightedMean(NamedTuple):
         return cls(zero, zero)
 
     def update(self, values, weights=None) -> WeightedMean:
-        """Adds per-list ``values`` with optional ``weights`` of the same shape.
+        """Adds per-list ``values`` with optional ``weights`` of the same shape, both
+        real numbers (a ``TypeError`` names the argument otherwise).
 
         A list of weight 0 is left out entirely (even if its value is NaN).
         ``weights=None`` weighs every list 1.
         """
         dtype = self.total.dtype
-        values = jnp.asarray(values).astype(dtype)
+        values = checks.check_real("values", values).astype(dtype)
         if weights is None:
             weights = jnp.ones(values.shape, dtype)
-        weights = jnp.asarray(weights).astype(dtype)
+        weights = checks.check_real("weights", weights).astype(dtype)
         checks.check_same_shape_as_values(weights, values)
         zero = jnp.zeros((), dtype)
         weighted = jnp.where(weights != zero, weights * values, zero)

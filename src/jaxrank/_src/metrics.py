@@ -85,7 +85,7 @@ def _prepare(scores, labels, where, weights) -> _Lists:
 
 
 def _ranking(lists: _Lists, key) -> Array:
-    return rank_order(lists.inputs.scores, lists.inputs.valid, key)
+    return rank_order(lists.inputs.scores, lists.inputs.valid, checks.check_key(key))
 
 
 def _in_rank_order(x: Array, order: Array) -> Array:
@@ -237,7 +237,8 @@ def ndcg(
     value, ideal, lists = _dcg_and_ideal(
         scores, labels, where, weights, k, gain_fn, discount_fn, key
     )
-    fill = jnp.asarray(no_relevant_value, dtype=value.dtype)
+    fill = checks.check_real_scalar("no_relevant_value", no_relevant_value)
+    fill = fill.astype(value.dtype)
     return _finish(safe_divide(value, ideal, fill), lists)
 
 

@@ -55,6 +55,11 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
 
     Raises:
       ValueError: if ``options`` contains ``reduction``.
+      TypeError: if ``loss_fn`` is not a function taking ``(scores, labels, *,
+        where, weights, reduction)`` and ``options``; the returned function raises
+        one for ``reduce_fn`` not taking ``where=``, and a ``TypeError`` or
+        ``ValueError`` naming ``logits``, ``labels``, ``where`` or ``weights``
+        when they are not arrays of the right kind and shape.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -68,6 +73,17 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
       Array(3., dtype=float32)
     """
     checks.check_fixed_options(options)
+    checks.check_function(
+        "loss_fn",
+        loss_fn,
+        "a functional jaxrank loss such as `jaxrank.pairwise_hinge_loss`",
+        None,
+        None,
+        where=None,
+        weights=None,
+        reduction="none",
+        **options,
+    )
 
     def optax_loss(
         logits: jax.Array,
@@ -77,6 +93,18 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
         weights: jax.Array | None = None,
         reduce_fn: Callable[[jax.Array], jax.Array] | None = jnp.mean,
     ) -> jax.Array:
+        logits = checks.check_scores(logits, "logits")
+        labels = checks.check_labels(labels, logits, "logits")
+        if where is not None:
+            where = checks.check_where(where, logits, "logits")
+        if reduce_fn is not None:
+            checks.check_function(
+                "reduce_fn",
+                reduce_fn,
+                "None or a reduction taking `where=`, such as `jnp.mean`",
+                logits,
+                where=None,
+            )
         losses = loss_fn(
             logits, labels, where=where, weights=weights, reduction="none", **options
         )

@@ -66,6 +66,7 @@ from jax.typing import ArrayLike
 from jaxrank._src import checks, ranking
 from jaxrank._src.inputs import RankingInputs, prepare_inputs
 from jaxrank._src.numerics import safe_divide
+from jaxrank._src.ordered_pairs import ordered_pair_counts
 from jaxrank._src.segments import dense_ids, first_valid_item, segment_max, segment_sum
 
 Array = jax.Array
@@ -125,17 +126,23 @@ class _Ranked(NamedTuple):
     """A metric's inputs with every item's rank."""
 
     lists: _Lists
-    ranks: Array  # (..., n) 1-based ranks in the compute dtype
+    ranks: Array | None  # (..., n) 1-based ranks in the compute dtype
     segments: Array | None  # as given (for the hooks)
     ids: Array | None  # dense segment ids, or None without segments
     exact: bool  # the ranks are the exact ones (no `rank_fn`)
 
 
-def _rank(scores, labels, where, weights, segments, key, rank_fn) -> _Ranked:
+def _unranked(scores, labels, where, weights, segments) -> _Ranked:
+    """The validated inputs and segments of a metric that needs no ranks."""
     lists = _prepare(scores, labels, where, weights)
-    inputs = lists.inputs
-    segments = checks.check_segments(segments, inputs.scores)
+    segments = checks.check_segments(segments, lists.inputs.scores)
     ids = None if segments is None else dense_ids(segments)
+    return _Ranked(lists, None, segments, ids, True)
+
+
+def _rank(scores, labels, where, weights, segments, key, rank_fn) -> _Ranked:
+    lists, _, segments, ids, _ = _unranked(scores, labels, where, weights, segments)
+    inputs = lists.inputs
     if rank_fn is None:
         ranks = ranking.ranks(inputs.scores, inputs.valid, segments, key)
     else:
@@ -641,6 +648,126 @@ def recall_at_k(
         cutoff_fn,
         lambda top, _: safe_divide(_total(_weigh(top, relevant), ranked), total),
     )
+
+
+@_documented
+def expected_reciprocal_rank(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
+    k: int | Sequence[int] | None = None,
+    max_label: float | None = None,
+    key=None,
+    rank_fn: RankFn | None = None,
+    cutoff_fn: CutoffFn | None = None,
+) -> Array:
+    r"""Expected reciprocal rank (ERR@k) of each list (Chapelle et al., 2009).
+
+    A user scans the ranking from the top and stops at item :math:`i` with
+    probability :math:`R_i = (2^{y_i} - 1) / 2^{y_\mathrm{max}}`; ERR is the
+    expected reciprocal of the rank where they stop:
+
+    .. math::
+      \mathrm{ERR@k} = \sum_i c_i\, \frac{R_i}{r_i}
+        \prod_{j:\, r_j < r_i} (1 - R_j).
+
+    :math:`y_\mathrm{max}` is ``max_label``, the top grade of the label scale (4
+    for the 0-4 grades of the Yahoo! and MSLR data sets, as in the paper); by
+    default (``None``) it is the largest valid label of each list (of each
+    segment), so that the best item of a list stops the user with probability
+    :math:`1 - 2^{-y_\mathrm{max}}`. :math:`R` is clipped to ``[0, 1]`` (labels
+    above ``max_label``). Label 0 never stops the user; a list with no positive
+    label has ERR 0.
+
+    Args:
+      scores: ``(..., n)`` floating scores; higher ranks first.
+      labels: ``(..., n)`` graded relevance; a negative label ignores the item.
+      where: optional ``(..., n)`` boolean mask; ``False`` ignores the item.
+      <shared args>
+      <k arg>
+      max_label: the top grade :math:`y_\mathrm{max}`, or ``None`` for the
+        largest valid label of each list.
+
+    Returns:
+      ``(...)`` ERR@k per list.
+
+    Examples:
+      >>> scores = jnp.array([0.9, 0.5, 0.1])
+      >>> labels = jnp.array([1, 2, 0])
+      >>> # R = (1/4, 3/4, 0) with y_max = 2: 1/4 + (3/4)(3/4)/2
+      >>> print(expected_reciprocal_rank(scores, labels))
+      0.53125
+      >>> print(expected_reciprocal_rank(scores, labels, k=1, max_label=4))
+      0.0625
+    """
+    ranked = _rank(scores, labels, where, None, segments, key, rank_fn)
+    inputs = ranked.lists.inputs
+    zero = jnp.zeros((), inputs.labels.dtype)
+    if max_label is None:
+        top = _maximum(inputs.labels, ranked)
+        top = top if ranked.ids is not None else top[..., None]
+    else:
+        top = jnp.asarray(max_label, inputs.labels.dtype)
+    stop = jnp.clip((jnp.power(2.0, inputs.labels) - 1.0) / jnp.power(2.0, top), 0, 1)
+    stop = jnp.where(inputs.valid, stop, zero)
+    reached = _accumulate_above(1.0 - stop, ranked, inclusive=False, multiply=True)
+    terms = safe_divide(stop * reached, ranked.ranks)
+    return _per_cutoff(
+        ranked, k, cutoff_fn, lambda top, _: _total(_weigh(top, terms), ranked)
+    )
+
+
+def ordered_pair_accuracy(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
+) -> Array:
+    r"""Ordered pair accuracy (OPA) of each list: the share of the pairs with
+    different labels that the scores order correctly.
+
+    .. math::
+      \mathrm{OPA} = \frac{\sum_{i,j} [y_i > y_j]\,[s_i > s_j]}
+        {\sum_{i,j} [y_i > y_j]},
+
+    over pairs of valid items (of one segment); a pair with tied scores counts as
+    wrongly ordered, as in rax's ``opa_metric``, and a list with no such pair gets
+    0. Counted by sorting, in :math:`O(n \log^2 n)` time and :math:`O(n)` memory
+    per list, never with an ``(n, n)`` array. Not differentiable (a count).
+
+    Args:
+      scores: ``(..., n)`` floating scores.
+      labels: ``(..., n)`` graded relevance; a negative label ignores the item.
+      where: optional ``(..., n)`` boolean mask; ``False`` ignores the item.
+      segments: optional ``(..., n)`` integer ids; items with equal ids form one
+        sub-list, measured on its own (module docstring).
+
+    Returns:
+      ``(...)`` OPA per list; with ``segments``, ``(..., n)``.
+
+    Examples:
+      >>> scores = jnp.array([0.3, 0.1, 0.2, 0.2])
+      >>> labels = jnp.array([2, 0, 1, 0])
+      >>> # pairs (0,1) (0,2) (0,3) (2,1) right, (2,3) tied: 4 of 5
+      >>> print(ordered_pair_accuracy(scores, labels))
+      0.8
+    """
+    ranked = _unranked(scores, labels, where, None, segments)
+    inputs = ranked.lists.inputs
+    ids = ranked.ids
+    if ids is None:
+        ids = jnp.zeros(inputs.scores.shape, jnp.int32)
+    correct, pairs = ordered_pair_counts(
+        inputs.scores, inputs.labels, inputs.valid, ids
+    )
+    dtype = inputs.scores.dtype
+    value = safe_divide(
+        _total(correct.astype(dtype), ranked), _total(pairs.astype(dtype), ranked)
+    )
+    return _finish(value, ranked)
 
 
 def _deprecated_alias(fn, old_name: str):

@@ -1,8 +1,10 @@
 # The conventions of every metric are the docstring of the module that defines them.
 from jaxrank._src.metric_classes import DCG as DCG
 from jaxrank._src.metric_classes import NDCG as NDCG
+from jaxrank._src.metric_classes import ExpectedReciprocalRank as ExpectedReciprocalRank
 from jaxrank._src.metric_classes import MeanAveragePrecision as MeanAveragePrecision
 from jaxrank._src.metric_classes import MeanReciprocalRank as MeanReciprocalRank
+from jaxrank._src.metric_classes import OrderedPairAccuracy as OrderedPairAccuracy
 from jaxrank._src.metric_classes import PrecisionAtK as PrecisionAtK
 from jaxrank._src.metric_classes import RankingMetric as RankingMetric
 from jaxrank._src.metric_classes import RecallAtK as RecallAtK
@@ -25,7 +27,9 @@ from jaxrank._src.metrics import reciprocal_rank as reciprocal_rank
 
 __all__ = [
     "DCG",
+    "ExpectedReciprocalRank",
     "NDCG",
+    "OrderedPairAccuracy",
     "MeanAveragePrecision",
     "MeanReciprocalRank",
     "PrecisionAtK",

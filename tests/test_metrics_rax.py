@@ -29,6 +29,9 @@ WITH_K = [fn for fn, _, _ in RAX.values()] + [metrics.expected_reciprocal_rank]
 EVERY = WITH_K + [metrics.ordered_pair_accuracy]
 
 
+SHAPE = (4, 8)  # one shape throughout: JAX compiles each operation once
+
+
 def _batch(rng, shape, *, ties=False, max_label=3):
     if ties:  # few distinct scores: many ties
         scores = rng.integers(0, 3, size=shape).astype(np.float32)
@@ -47,8 +50,8 @@ def _close(a, b, atol=1e-5):
 @pytest.mark.parametrize("k", [None, 1, 3])
 def test_exact_matches_rax(rng, name, k):
     ours, theirs, takes_weights = RAX[name]
-    scores, labels, where = _batch(rng, (3, 7))
-    extra = {"weights": jnp.asarray(rng.random((3, 7)), jnp.float32)}
+    scores, labels, where = _batch(rng, SHAPE)
+    extra = {"weights": jnp.asarray(rng.random(SHAPE), jnp.float32)}
     extra = extra if takes_weights else {}
     expected = theirs(scores, labels, where=where, topn=k, reduce_fn=None, **extra)
     _close(ours(scores, labels, where=where, k=k, **extra), expected)
@@ -58,7 +61,7 @@ def test_exact_matches_rax(rng, name, k):
 @pytest.mark.parametrize("approx_cutoff", [True, False])
 def test_hooks_match_rax_values_and_gradients(rng, name, approx_cutoff):
     ours, theirs, _ = RAX[name]
-    scores, labels, _ = _batch(rng, (2, 6))
+    scores, labels, _ = _batch(rng, SHAPE)
     scores = scores / 4.0  # soft ranks far from their exact values
     cutoff = rax.utils.approx_cutoff if approx_cutoff else None
     hooks = {"rank_fn": rax.utils.approx_ranks, "cutoff_fn": cutoff}
@@ -76,7 +79,7 @@ def test_hooks_match_rax_values_and_gradients(rng, name, approx_cutoff):
 
 
 def test_hooks_give_a_differentiable_ndcg(rng):
-    scores, labels, where = _batch(rng, (2, 6))
+    scores, labels, where = _batch(rng, SHAPE)
     approx = functools.partial(metrics.ndcg, rank_fn=rax.utils.approx_ranks)
     grad = jax.grad(lambda s: jnp.sum(approx(s, labels, where=where)))(scores)
     assert np.all(np.isfinite(grad)) and np.any(grad != 0)
@@ -85,7 +88,7 @@ def test_hooks_give_a_differentiable_ndcg(rng):
 
 
 def test_cutoff_fn_is_called_on_negated_ranks(rng):
-    scores, labels, _ = _batch(rng, (5,))
+    scores, labels, _ = _batch(rng, (SHAPE[-1],))
     seen = {}
 
     def cutoff_fn(a, *, n, segments):
@@ -93,7 +96,7 @@ def test_cutoff_fn_is_called_on_negated_ranks(rng):
         return jnp.ones_like(a)
 
     metrics.dcg(scores, labels, k=2, cutoff_fn=cutoff_fn)
-    ranks = 5 - jnp.argsort(jnp.argsort(scores))  # tie-free scores
+    ranks = SHAPE[-1] - jnp.argsort(jnp.argsort(scores))  # tie-free scores
     np.testing.assert_array_equal(seen["a"], -ranks)
     assert seen["n"] == 2 and seen["segments"] is None
 
@@ -102,10 +105,10 @@ def test_cutoff_fn_is_called_on_negated_ranks(rng):
 @pytest.mark.parametrize("layout", ["contiguous", "interleaved"])
 def test_segments_match_rax(rng, name, layout):
     ours, theirs, _ = RAX[name]
-    scores, labels, where = _batch(rng, (2, 10))
-    segments = np.repeat(np.arange(3), [3, 3, 4])[None].repeat(2, 0)
+    scores, labels, where = _batch(rng, SHAPE)
+    segments = np.repeat(np.arange(3), [3, 2, 3])[None].repeat(SHAPE[0], 0)
     if layout == "interleaved":
-        segments = rng.integers(0, 3, size=(2, 10))
+        segments = rng.integers(0, 3, size=SHAPE)
     segments = jnp.asarray(segments, jnp.int32)
     for k in (None, 2):
         got = ours(scores, labels, where=where, segments=segments, k=k)
@@ -117,7 +120,7 @@ def test_segments_match_rax(rng, name, layout):
 
 @pytest.mark.parametrize("ties", [False, True])
 def test_opa_matches_rax(rng, ties):
-    scores, labels, where = _batch(rng, (4, 9), ties=ties)
+    scores, labels, where = _batch(rng, SHAPE, ties=ties)
     got = metrics.ordered_pair_accuracy(scores, labels, where=where)
     _close(got, rax.opa_metric(scores, labels, where=where, reduce_fn=None))
 
@@ -126,7 +129,7 @@ def test_opa_matches_rax(rng, ties):
 @pytest.mark.parametrize("k", [None, 2])
 @pytest.mark.parametrize("max_label", [None, 4])
 def test_err_matches_reference(rng, ties, k, max_label):
-    scores, labels, where = _batch(rng, (4, 8), ties=ties)
+    scores, labels, where = _batch(rng, SHAPE, ties=ties)
     got = metrics.expected_reciprocal_rank(
         scores, labels, where=where, k=k, max_label=max_label
     )
@@ -158,7 +161,7 @@ def _packed(rng, fn, scores, labels, where, interleave):
 @pytest.mark.parametrize("interleave", [False, True])
 def test_packed_equals_padded(rng, fn, interleave):
     # Tie-free scores: interleaving changes positions, hence the tie order.
-    scores, labels, where = _batch(rng, (4, 6))
+    scores, labels, where = _batch(rng, SHAPE)
     where = where.at[2].set(False)  # a list with no valid item
     for k in [None, 3] if fn in WITH_K else [None]:
         one = functools.partial(fn, k=k) if fn in WITH_K else fn
@@ -168,8 +171,8 @@ def test_packed_equals_padded(rng, fn, interleave):
 
 @pytest.mark.parametrize("fn", WITH_K, ids=lambda f: f.__name__)
 def test_several_cutoffs_equal_separate_calls(rng, fn):
-    scores, labels, where = _batch(rng, (3, 8), ties=True)
-    segments = jnp.asarray(rng.integers(0, 2, size=(3, 8)), jnp.int32)
+    scores, labels, where = _batch(rng, SHAPE, ties=True)
+    segments = jnp.asarray(rng.integers(0, 2, size=SHAPE), jnp.int32)
     ks = (1, 3, 5, 10)
     for seg in (None, segments):
         several = fn(scores, labels, where=where, segments=seg, k=ks)
@@ -232,15 +235,44 @@ def test_bad_cutoffs_and_hooks_are_refused():
 
 @settings(max_examples=15, deadline=None)
 @given(
-    n=st.integers(1, 9),
+    n=st.integers(0, SHAPE[-1]),
     seed=st.integers(0, 2**16),
     k=st.sampled_from([None, 1, 4]),
 )
 def test_err_and_opa_properties(n, seed, k):
     rng = np.random.default_rng(seed)
-    scores, labels, where = _batch(rng, (2, n), ties=bool(seed % 2))
+    scores, labels, where = _batch(rng, SHAPE, ties=bool(seed % 2))
+    where = where & (jnp.arange(SHAPE[-1]) < n)[None]  # lists of n items, padded
     err = metrics.expected_reciprocal_rank(scores, labels, where=where, k=k)
     _close(err, ref.expected_reciprocal_rank(scores, labels, where, k))
     assert np.all((np.asarray(err) >= 0) & (np.asarray(err) <= 1))
     opa = metrics.ordered_pair_accuracy(scores, labels, where=where)
     _close(opa, ref.ordered_pair_accuracy(scores, labels, where))
+
+
+NEW_CLASSES = {
+    "ExpectedReciprocalRank": (
+        functools.partial(metrics.ExpectedReciprocalRank, k=3, max_label=3),
+        functools.partial(metrics.expected_reciprocal_rank, k=3, max_label=3),
+    ),
+    "OrderedPairAccuracy": (metrics.OrderedPairAccuracy, metrics.ordered_pair_accuracy),
+}
+
+
+@pytest.mark.parametrize("name", NEW_CLASSES)
+def test_new_classes_weigh_the_function_values(rng, name):
+    from jaxrank.keras import metrics as keras_metrics
+
+    make, fn = NEW_CLASSES[name]
+    scores, labels, _ = _batch(rng, SHAPE)
+    labels = labels.at[:, 0].set(3.0)  # every list has relevance: weight as given
+    list_weights = jnp.asarray([1.0, 2.0, 0.5, 3.0])
+    values = fn(scores, labels)
+    want = jnp.sum(values * list_weights) / jnp.sum(list_weights)
+    _close(make()(labels, scores, list_weights), want)
+    keras_metric = getattr(keras_metrics, name)(**make().get_config())
+    for rows in (slice(0, 1), slice(1, 4)):  # batches of any size
+        keras_metric.update_state(labels[rows], scores[rows], list_weights[rows])
+    _close(keras_metric.result(), want)
+    clone = type(keras_metric).from_config(keras_metric.get_config())
+    assert clone.get_config() == keras_metric.get_config()

@@ -706,11 +706,11 @@ def expected_reciprocal_rank(
     inputs = ranked.lists.inputs
     zero = jnp.zeros((), inputs.labels.dtype)
     if max_label is None:
-        top = _maximum(inputs.labels, ranked)
-        top = top if ranked.ids is not None else top[..., None]
+        y_max = _maximum(inputs.labels, ranked)
+        y_max = y_max if ranked.ids is not None else y_max[..., None]
     else:
-        top = jnp.asarray(max_label, inputs.labels.dtype)
-    stop = jnp.clip((jnp.power(2.0, inputs.labels) - 1.0) / jnp.power(2.0, top), 0, 1)
+        y_max = jnp.asarray(max_label, inputs.labels.dtype)
+    stop = jnp.clip((jnp.power(2.0, inputs.labels) - 1.0) / jnp.power(2.0, y_max), 0, 1)
     stop = jnp.where(inputs.valid, stop, zero)
     reached = _accumulate_above(1.0 - stop, ranked, inclusive=False, multiply=True)
     terms = safe_divide(stop * reached, ranked.ranks)

@@ -9,10 +9,10 @@ Conventions shared by every metric:
 
 * **Ranking.** Items are ranked by score, highest first (rank 1). Ties are broken
   deterministically by position in the list: of two items with equal scores, the
-  one with the lower index ranks first. Passing a PRNG ``key`` breaks ties at
-  random instead (each tied group is put in a uniformly random order). ``+inf``
-  ranks first and ``-inf`` last among the valid items. The lambda weights and
-  ListMLE use the same rule.
+  one with the lower index ranks first (as in rax, so ties give rax's numbers).
+  Passing a PRNG ``key`` breaks ties at random instead (each tied group is put in
+  a uniformly random order). ``+inf`` ranks first and ``-inf`` last among the
+  valid items. The lambda weights and ListMLE use the same rule.
 * **Ignored items.** An item is ignored when its label is negative (``-1`` is the
   usual padding label) or ``where`` is ``False`` for it. Ignored items are ranked
   after every valid item, so they never take a position from a valid one, and

@@ -277,3 +277,31 @@ def test_new_classes_weigh_the_function_values(rng, name):
     _close(keras_metric.result(), want)
     clone = type(keras_metric).from_config(keras_metric.get_config())
     assert clone.get_config() == keras_metric.get_config()
+
+
+def test_tied_ranks_from_a_rank_fn(rng):
+    """ERR's product over items ranked strictly above and AP's count of relevant
+    items at or above, when a rank_fn gives tied ranks, per segment."""
+    ranks = jnp.asarray(rng.integers(1, 4, size=SHAPE), jnp.float32)
+    labels = jnp.asarray(rng.integers(0, 3, size=SHAPE), jnp.float32)
+    segments = jnp.asarray(rng.integers(0, 2, size=SHAPE), jnp.int32)
+    hooks = dict(rank_fn=lambda s, **_: ranks, segments=segments)
+    scores = jnp.zeros(SHAPE)
+    err = metrics.expected_reciprocal_rank(scores, labels, max_label=2, **hooks)
+    ap = metrics.average_precision(scores, labels, **hooks)
+    r, y, seg = (np.asarray(a, np.float64) for a in (ranks, labels, segments))
+    stop = (2.0**y - 1.0) / 4.0
+    for b in range(SHAPE[0]):
+        for g in set(seg[b]):
+            items = [i for i in range(SHAPE[1]) if seg[b, i] == g]
+            rel = [i for i in items if y[b, i] >= 1]
+            want_err = sum(
+                stop[b, i]
+                / r[b, i]
+                * np.prod([1 - stop[b, j] for j in items if r[b, j] < r[b, i]])
+                for i in items
+            )
+            want_ap = sum(sum(r[b, j] <= r[b, i] for j in rel) / r[b, i] for i in rel)
+            want_ap /= max(len(rel), 1)
+            _close(err[b, items[0]], want_err)
+            _close(ap[b, items[0]], want_ap)

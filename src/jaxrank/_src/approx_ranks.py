@@ -191,10 +191,11 @@ def bound_ranks(
 
 
 def _cutoff(kind, temperature, a, n, segments):
-    a = checks.check_scores(a)
+    a = checks.check_real("a", a)
     n = 0 if n == 0 else checks.check_positive_int("n", n)
     segments = checks.check_segments(segments, a)
-    a = a.astype(checks.compute_dtype(a.dtype))
+    floating = jnp.issubdtype(a.dtype, jnp.floating)
+    a = a.astype(checks.compute_dtype(a.dtype) if floating else jnp.float32)
     if n is None:
         return jnp.ones_like(a)
     if n == 0:
@@ -237,7 +238,8 @@ def approx_cutoff(
     nothing. The metrics apply it to ``a = -ranks``.
 
     Args:
-      a: ``(..., n_items)`` floating values; larger is kept.
+      a: ``(..., n_items)`` real values (integers computed in float32); larger
+        is kept.
       n: the cut-off, a non-negative int, or None.
       segments: optional ``(..., n_items)`` integer segment ids; each segment is
         cut on its own.
@@ -271,7 +273,8 @@ def bound_cutoff(
     differentiation) and the same conventions.
 
     Args:
-      a: ``(..., n_items)`` floating values; larger is kept.
+      a: ``(..., n_items)`` real values (integers computed in float32); larger
+        is kept.
       n: the cut-off, a non-negative int, or None.
       segments: optional ``(..., n_items)`` integer segment ids; each segment is
         cut on its own.

@@ -270,7 +270,7 @@ def gumbel_t12n(
         if takes_key:
             key, kwargs["key"] = jax.random.split(key)
         noise = jax.random.gumbel(key, (samples, *scores.shape), scores.dtype)
-        noisy = noise * jnp.asarray(beta, scores.dtype) + scores
+        noisy = noise * jnp.asarray(beta, scores.dtype) + scores[None]
         if smoothing_factor is not None:
             where = kwargs.get("where")
             if where is not None:

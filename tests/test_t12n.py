@@ -1,0 +1,308 @@
+"""The rank stand-ins and the transformations: float64 references, rax 0.4.0, memory.
+
+rax's transformations call ``jax.util.wraps``, gone from current JAX; the ``rax``
+fixture puts a stand-in back for the duration of a test, so rax runs as a second
+reference (its ``approx_ranks`` builds the ``(n, n)`` pair tensor; ours must not).
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jaxrank
+from tests import reference_t12n as ref
+
+rax_module = pytest.importorskip("rax")
+
+
+def _wraps(wrapped, namestr=None, docstr=None, **kwargs):
+    del namestr, docstr, kwargs  # only the name and docstring of rax's wrapper
+    return functools.wraps(wrapped)
+
+
+@pytest.fixture
+def rax(monkeypatch):
+    """rax, with the ``jax.util.wraps`` its transformations need."""
+    monkeypatch.setattr(jax, "util", types.SimpleNamespace(wraps=_wraps), raising=False)
+    return rax_module
+
+
+def _case(rng, shape, ties=False, masked=False, segmented=False):
+    scores = rng.normal(size=shape).astype(np.float32)
+    if ties:
+        scores = np.round(scores * 2) / 2  # many equal scores
+    labels = rng.integers(0, 4, size=shape).astype(np.float32)
+    where = rng.random(shape) > 0.3 if masked else None
+    segments = rng.integers(0, 3, size=shape) if segmented else None
+    return scores, labels, where, segments
+
+
+# (shape, ties, masked, segmented, block_size): every feature with blocks that do
+# and do not divide the list.
+CASES = [
+    dict(shape=(6,)),
+    dict(shape=(3, 7), ties=True),
+    dict(shape=(2, 2, 9), masked=True),
+    dict(shape=(4, 8), segmented=True),
+    dict(shape=(3, 10), ties=True, masked=True, segmented=True),
+]
+BLOCKS = [None, 2, 3, 4, 3]
+RANKS = {
+    "sigmoid": functools.partial(jaxrank.approx_ranks, temperature=0.7),
+    "upper_hinge": jaxrank.bound_ranks,
+}
+
+
+@pytest.mark.parametrize(("case", "block_size"), list(zip(CASES, BLOCKS, strict=True)))
+def test_ranks_match_reference(case, block_size, rng):
+    scores, _, where, segments = _case(rng, **case)
+    cotangent = rng.normal(size=scores.shape)
+    for kind, rank_fn in RANKS.items():
+        rank_fn = functools.partial(
+            rank_fn, where=where, segments=segments, block_size=block_size
+        )
+        expected = ref.step_ranks(kind, scores, where, segments, temperature=0.7)
+        np.testing.assert_allclose(rank_fn(scores), expected, rtol=1e-5)
+        grad = jax.grad(lambda s, f=rank_fn: jnp.sum(f(s) * cotangent))(scores)
+        expected_grad = ref.step_ranks_vjp(
+            kind, scores, cotangent, where, segments, temperature=0.7
+        )
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", CASES[2:], ids=str)
+def test_ranks_match_rax(case, rng, rax):
+    scores, _, where, segments = _case(rng, **case)
+    cotangent = rng.normal(size=scores.shape).astype(np.float32)
+    for ours, theirs in [
+        (
+            functools.partial(jaxrank.approx_ranks, block_size=3),
+            functools.partial(rax.utils.approx_ranks, step_fn=jax.nn.sigmoid),
+        ),
+        (
+            functools.partial(jaxrank.bound_ranks, block_size=3),
+            functools.partial(
+                rax.utils.approx_ranks, step_fn=lambda x: jax.nn.relu(x + 1.0)
+            ),
+        ),
+    ]:
+
+        def weighted(fn, s):
+            return jnp.sum(fn(s, where=where, segments=segments) * cotangent)
+
+        np.testing.assert_allclose(
+            weighted(ours, scores), weighted(theirs, scores), rtol=1e-5
+        )
+        np.testing.assert_allclose(
+            jax.grad(functools.partial(weighted, ours))(scores),
+            jax.grad(functools.partial(weighted, theirs))(scores),
+            rtol=1e-4,
+            atol=1e-6,
+        )
+
+
+@pytest.mark.parametrize("segmented", [False, True])
+def test_cutoffs_match_reference_and_rax(segmented, rng, rax):
+    a = -np.round(rng.uniform(1, 6, size=(3, 8)), 1).astype(np.float32)  # ties
+    segments = rng.integers(0, 3, size=a.shape) if segmented else None
+    step = functools.partial(lambda x: jax.nn.sigmoid(x / 0.5))
+    for n in [None, 0, 1, 2, 5, 12]:
+        smooth = jaxrank.approx_cutoff(a, n=n, segments=segments, temperature=0.5)
+        np.testing.assert_allclose(
+            smooth, ref.cutoff("sigmoid", a, n, segments, temperature=0.5), rtol=1e-5
+        )
+        np.testing.assert_allclose(
+            smooth,
+            rax.utils.approx_cutoff(a, n, segments=segments, step_fn=step),
+            rtol=1e-5,
+        )
+        np.testing.assert_allclose(
+            jaxrank.bound_cutoff(a, n=n, segments=segments),
+            ref.cutoff("lower_hinge", a, n, segments),
+            rtol=1e-5,
+        )
+    # Only `a` itself carries a gradient (the threshold is a constant).
+    grad = jax.grad(lambda x: jnp.sum(jaxrank.approx_cutoff(x, n=3, temperature=0.5)))
+    expected = jax.grad(lambda x: jnp.sum(rax.utils.approx_cutoff(x, 3, step_fn=step)))
+    np.testing.assert_allclose(grad(a), expected(a), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("metric", "topn", "case"),
+    [
+        ("ndcg_metric", None, CASES[1]),
+        ("ndcg_metric", 3, CASES[4]),
+        ("mrr_metric", 2, CASES[2]),
+        ("mrr_metric", None, CASES[4]),
+        ("precision_metric", 3, CASES[3]),
+    ],
+    ids=str,
+)
+def test_transformed_rax_metrics_match_rax(metric, topn, case, rng, rax):
+    scores, labels, where, segments = _case(rng, **case)
+    metric_fn = getattr(rax, metric)
+    kwargs = dict(where=where, segments=segments, topn=topn, reduce_fn=None)
+    pairs = [
+        (jaxrank.approx_t12n(metric_fn, 0.5), rax.approx_t12n(metric_fn, 0.5)),
+        (jaxrank.bound_t12n(metric_fn), rax.bound_t12n(metric_fn)),
+    ]
+    for ours, theirs in pairs:
+        np.testing.assert_allclose(
+            ours(scores, labels, **kwargs),
+            theirs(scores, labels, **kwargs),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+
+        def total(fn, s):
+            return jnp.sum(fn(s, labels, **kwargs))
+
+        np.testing.assert_allclose(
+            jax.grad(functools.partial(total, ours))(scores),
+            jax.grad(functools.partial(total, theirs))(scores),
+            rtol=1e-4,
+            atol=1e-6,
+        )
+
+
+def test_transformations_keep_names_and_overrides(rax):
+    loss = jaxrank.approx_t12n(rax.mrr_metric)
+    assert loss.__name__ == "approx_mrr_metric"
+    assert jaxrank.approximate_metric_loss is jaxrank.approx_t12n
+    assert jaxrank.bound_metric_loss is jaxrank.bound_t12n
+    assert jaxrank.gumbel_perturbed is jaxrank.gumbel_t12n
+    scores = jnp.array([0.0, 1.0, 3.0, 2.0])
+    labels = jnp.array([0.0, 0.0, 1.0, 2.0])
+    # An explicit hook wins over the transformation's.
+    exact = loss(scores, labels, rank_fn=rax.utils.ranks)
+    np.testing.assert_allclose(exact, -rax.mrr_metric(scores, labels))
+
+
+@pytest.mark.parametrize("with_key", [False, True])
+@pytest.mark.parametrize("smoothing_factor", [None, 1e-20])
+def test_gumbel_draws_rax_samples(with_key, smoothing_factor, rng, rax):
+    scores, labels, where, _ = _case(rng, (3, 6), masked=True)
+    where = jnp.asarray(where)  # rax repeats jax arrays only
+    key = jax.random.PRNGKey(7)
+    options = dict(samples=5, beta=0.7, smoothing_factor=smoothing_factor)
+    if with_key:  # the metric takes a key: rax splits it first
+        fn = rax.approx_t12n(rax.mrr_metric)
+        kwargs = dict(where=where, reduce_fn=None)
+    else:
+        fn = jaxrank.list_mle_loss
+        kwargs = dict(where=where, reduction="none")
+    ours = jaxrank.gumbel_t12n(fn, **options)
+    theirs = rax.gumbel_t12n(fn, **options)
+    value = ours(scores, labels, key=key, **kwargs)
+    stacked = theirs(scores, labels, key=key, **kwargs)
+    np.testing.assert_allclose(value, jnp.mean(stacked, axis=0), rtol=1e-5)
+
+    def total(fn, s):
+        return jnp.sum(fn(s, labels, key=key, **kwargs))
+
+    np.testing.assert_allclose(
+        jax.grad(functools.partial(total, ours))(scores),
+        jax.grad(functools.partial(total, theirs))(scores) / options["samples"],
+        rtol=1e-4,
+        atol=1e-6,
+    )
+
+
+def test_gumbel_mean_reduction_equals_rax(rax):
+    scores = jnp.array([[0.0, 1.0, 3.0, 2.0], [1.0, 0.5, -1.0, 0.0]])
+    labels = jnp.array([[0.0, 0.0, 1.0, 2.0], [1.0, 0.0, 0.0, 2.0]])
+    key = jax.random.PRNGKey(42)
+    ours = jaxrank.gumbel_t12n(rax.softmax_loss)(scores, labels, key=key)
+    theirs = rax.gumbel_t12n(rax.softmax_loss)(scores, labels, key=key)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_gumbel_signature_and_zero_noise():
+    loss = jaxrank.gumbel_t12n(jaxrank.list_mle_loss, beta=0.0)
+    import inspect
+
+    parameters = inspect.signature(loss).parameters
+    assert parameters["key"].kind is inspect.Parameter.KEYWORD_ONLY
+    scores = jnp.array([0.3, -1.0, 2.0])
+    labels = jnp.array([1.0, 0.0, 2.0])
+    np.testing.assert_allclose(
+        loss(scores, labels, key=jax.random.key(0)),
+        jaxrank.list_mle_loss(scores, labels),
+        rtol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("rank_fn", [jaxrank.approx_ranks, jaxrank.bound_ranks])
+def test_reverse_mode_memory_is_blocked(rank_fn):
+    n, block = 4096, 256
+    grad = jax.jit(
+        jax.grad(lambda s, ids: jnp.sum(rank_fn(s, segments=ids, block_size=block)))
+    )
+    compiled = grad.lower(
+        jnp.zeros((n,), jnp.float32), jnp.zeros((n,), jnp.int32)
+    ).compile()
+    temp = compiled.memory_analysis().temp_size_in_bytes
+    slab = n * block * 4  # one float32 block of pairs
+    assert temp <= 3 * slab < n * n * 4 // 5, (temp, slab)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    scores=st.lists(
+        st.floats(-4, 4, allow_nan=False, width=32), min_size=8, max_size=8
+    ),
+    temperature=st.sampled_from([0.05, 0.5, 2.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_rank_properties(scores, temperature, seed):
+    scores = np.asarray(scores, np.float32)
+    rng = np.random.default_rng(seed)
+    segments = rng.integers(0, 2, size=scores.shape)
+    approx = np.asarray(
+        jaxrank.approx_ranks(scores, segments=segments, temperature=temperature),
+        np.float64,
+    )
+    bound = np.asarray(jaxrank.bound_ranks(scores, segments=segments), np.float64)
+    for seg in np.unique(segments):
+        m = int(np.sum(segments == seg))
+        # sigma(x) + sigma(-x) = 1: a segment's ranks sum to 1 + 2 + ... + m.
+        np.testing.assert_allclose(
+            approx[segments == seg].sum(), m * (m + 1) / 2, rtol=1e-5
+        )
+        # Each pair adds at least 1 to one of its two bound ranks.
+        exact_ties_up = (
+            1
+            + np.sum(
+                (scores[None, :] >= scores[:, None]) & (segments[None, :] == seg),
+                axis=1,
+            )
+            - 1
+        )
+        members = segments == seg
+        assert np.all(bound[members] >= exact_ties_up[members] - 1e-5)
+    cut = np.asarray(jaxrank.bound_cutoff(-bound, n=2, segments=segments))
+    assert np.all(cut <= 1.0)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: jaxrank.approx_ranks(jnp.ones(3), temperature=0.0), "temperature"),
+        (lambda: jaxrank.bound_ranks(jnp.ones(3), block_size=0), "block_size"),
+        (lambda: jaxrank.approx_cutoff(jnp.ones(3), n=-1), "n"),
+        (lambda: jaxrank.approx_ranks(jnp.ones(3), segments=jnp.ones(3)), "segments"),
+        (lambda: jaxrank.gumbel_t12n(jaxrank.list_mle_loss, samples=0), "samples"),
+        (lambda: jaxrank.approx_t12n(None), "metric_fn"),
+    ],
+)
+def test_bad_arguments_are_named(call, name):
+    with pytest.raises((TypeError, ValueError), match=f"`{name}`"):
+        call()

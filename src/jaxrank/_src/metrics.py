@@ -27,25 +27,63 @@ Conventions shared by every metric:
   labels between 0 and 1 are not relevant.
 * **Dtypes.** Scores must be floating; labels (and weights) are cast to the
   scores' dtype. 16-bit scores are computed and returned in float32.
+* **Several cut-offs.** ``k`` may be a tuple or list of cut-offs, e.g.
+  ``k=(1, 3, 10)``: the result gains a last axis with one value per cut-off, in the
+  order given, all from the one ranking (one sort).
+* **Segments.** ``segments=`` (integer ids of the scores' shape) splits each list
+  into sub-lists, items with equal ids forming one, each measured on its own in
+  O(n log n) (no ``(n, n)`` mask). As in rax, the result then has the scores'
+  shape ``(..., n)``: each segment's value at its first valid item, 0 elsewhere
+  (with several cut-offs, ``(..., n, len(k))``). rax's mean over segments
+  (``reduce_fn=jnp.mean``) is ``values.sum() / first.sum()`` with ``first`` the
+  first-valid-item mask (a list without ``segments`` is one segment).
+* **Rank and cut-off hooks (rax's).** ``rank_fn(scores, *, where, segments,
+  key)`` replaces the exact ranks by any 1-based ranks, e.g. the smooth
+  ``rax.utils.approx_ranks``; ``cutoff_fn(a, *, n, segments)``, called on
+  ``a = -ranks`` with ``n = k`` (``None`` included), gives each item's weight in
+  the top ``k``, e.g. ``rax.utils.approx_cutoff``. The metric is then computed
+  from the per-item ranks :math:`r_i` and weights :math:`c_i` as rax computes it,
+  so gradients reach the scores through them (this is how a metric becomes a
+  differentiable loss). ``where`` passed to ``rank_fn`` marks the valid items
+  (label and mask). Without a ``cutoff_fn``, the top ``k`` are the ``k`` smallest
+  ranks among the valid items. Both ``None`` (the default) is the exact
+  sort-based metric. One difference from rax: ignored items never take part,
+  while rax's ``cutoff`` and average precision still count masked items whose
+  approximate rank is small; without ``where`` the numbers are rax's.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
 
-from jaxrank._src import checks
+from jaxrank._src import checks, ranking
 from jaxrank._src.inputs import RankingInputs, prepare_inputs
 from jaxrank._src.numerics import safe_divide
-from jaxrank._src.ranking import rank_order
+from jaxrank._src.ordered_pairs import ordered_pair_counts
+from jaxrank._src.segments import dense_ids, first_valid_item, segment_max, segment_sum
 
 Array = jax.Array
+
+
+class RankFn(Protocol):
+    """rax's rank function: 1-based ranks of ``scores`` (``where`` marks the valid
+    items), e.g. ``rax.utils.approx_ranks`` for smooth ranks."""
+
+    def __call__(self, scores: Array, *, where, segments, key) -> Array: ...
+
+
+class CutoffFn(Protocol):
+    """rax's cut-off function: the weight of each item among the ``n`` largest
+    values of ``a`` (all 1 for ``n=None``), e.g. ``rax.utils.approx_cutoff``."""
+
+    def __call__(self, a: Array, *, n: int | None, segments) -> Array: ...
 
 
 def default_gain_fn(labels: Array) -> Array:
@@ -84,28 +122,156 @@ def _prepare(scores, labels, where, weights) -> _Lists:
     )
 
 
-def _ranking(lists: _Lists, key) -> Array:
-    return rank_order(lists.inputs.scores, lists.inputs.valid, key)
+class _Ranked(NamedTuple):
+    """A metric's inputs with every item's rank."""
+
+    lists: _Lists
+    ranks: Array | None  # (..., n) 1-based ranks in the compute dtype
+    segments: Array | None  # as given (for the hooks)
+    ids: Array | None  # dense segment ids, or None without segments
+    exact: bool  # the ranks are the exact ones (no `rank_fn`)
 
 
-def _in_rank_order(x: Array, order: Array) -> Array:
-    return jnp.take_along_axis(x, order, axis=-1)
+def _unranked(scores, labels, where, weights, segments) -> _Ranked:
+    """The validated inputs and segments of a metric that needs no ranks."""
+    lists = _prepare(scores, labels, where, weights)
+    segments = checks.check_segments(segments, lists.inputs.scores)
+    ids = None if segments is None else dense_ids(segments)
+    return _Ranked(lists, None, segments, ids, True)
 
 
-def _rank_positions(shape, dtype) -> Array:
-    """1-based ranks ``1..n`` broadcast to ``shape`` (explicitly: no rank promotion)."""
-    return lax.broadcasted_iota(dtype, shape, len(shape) - 1) + jnp.ones((), dtype)
+def _rank(scores, labels, where, weights, segments, key, rank_fn) -> _Ranked:
+    lists, _, segments, ids, _ = _unranked(scores, labels, where, weights, segments)
+    inputs = lists.inputs
+    if rank_fn is None:
+        ranks = ranking.ranks(inputs.scores, inputs.valid, segments, key)
+    else:
+        ranks = checks.check_same_shape(
+            "rank_fn",
+            rank_fn(inputs.scores, where=inputs.valid, segments=segments, key=key),
+            inputs.scores,
+        )
+    ranks = ranks.astype(inputs.scores.dtype)
+    return _Ranked(lists, ranks, segments, ids, rank_fn is None)
 
 
-def _cutoff(shape, k) -> Array:
-    """Boolean mask of the positions ``1..k`` of each list (rank order)."""
+def _cutoffs(k) -> tuple[tuple[int | None, ...], bool]:
+    """The cut-offs of ``k`` and whether several were asked for (a tuple/list)."""
+    if isinstance(k, tuple | list):
+        if not k:
+            raise ValueError(
+                "`k` must be None, a positive integer or a non-empty tuple of them; "
+                "received k=()."
+            )
+        return tuple(checks.check_positive_int("k", one) for one in k), True
+    return (checks.check_positive_int("k", k),), False
+
+
+def _top(ranked: _Ranked, k, cutoff_fn) -> Array:
+    """Each item's weight in the top ``k``: bool for the exact cut-off, the
+    ``cutoff_fn``'s weights (compute dtype) otherwise; 0 on invalid items."""
+    valid = ranked.lists.inputs.valid
+    if cutoff_fn is not None:
+        weights = checks.check_same_shape(
+            "cutoff_fn",
+            cutoff_fn(-ranked.ranks, n=k, segments=ranked.segments),
+            ranked.ranks,
+        ).astype(ranked.ranks.dtype)
+        return jnp.where(valid, weights, jnp.zeros((), weights.dtype))
+    if k is None:
+        return valid
+    ranks = ranked.ranks
+    if not ranked.exact:  # the k smallest of the given ranks, ties by position
+        ranks = ranking.ranks(-lax.stop_gradient(ranks), valid, ranked.segments)
+    return valid & (ranks <= k)
+
+
+def _weigh(top: Array, x: Array) -> Array:
+    """``x`` weighted by the top-k weights ``top`` (selected if they are a mask)."""
+    if top.dtype == jnp.bool_:
+        return jnp.where(top, x, jnp.zeros((), x.dtype))
+    return top * x
+
+
+def _total(x: Array, ranked: _Ranked) -> Array:
+    """Sum over each list ``(...)``, or over each segment at every item ``(..., n)``."""
+    if ranked.ids is None:
+        return jnp.sum(x, axis=-1)
+    return segment_sum(x, ranked.ids)
+
+
+def _maximum(x: Array, ranked: _Ranked) -> Array:
+    """Maximum (at least 0) over each list, or over each segment at every item."""
+    if ranked.ids is None:
+        # initial=0: an empty list (n = 0) gets 0, as every metric gives.
+        return jnp.max(x, axis=-1, initial=0.0)
+    return jnp.maximum(segment_max(x, ranked.ids), jnp.zeros((), x.dtype))
+
+
+def _finish(values: Array, ranked: _Ranked) -> Array:
+    """NaN for the lists (segments) with a NaN score on a valid item; with segments,
+    each segment's value at its first valid item and 0 elsewhere."""
+    nan = jnp.full((), jnp.nan, values.dtype)
+    if ranked.ids is None:
+        return jnp.where(ranked.lists.nan_lists, nan, values)
+    inputs = ranked.lists.inputs
+    nan_items = (jnp.isnan(inputs.scores) & inputs.valid).astype(jnp.int32)
+    values = jnp.where(segment_max(nan_items, ranked.ids) > 0, nan, values)
+    first = first_valid_item(ranked.ids, inputs.valid)
+    return jnp.where(first, values, jnp.zeros((), values.dtype))
+
+
+def _per_cutoff(ranked: _Ranked, k, cutoff_fn, value_fn) -> Array:
+    """``value_fn(top, k)`` for every cut-off of ``k``, from the one ranking;
+    several cut-offs are stacked on a new last axis."""
+    ks, several = _cutoffs(k)
+    values = [
+        _finish(value_fn(_top(ranked, one, cutoff_fn), one), ranked) for one in ks
+    ]
+    return jnp.stack(values, axis=-1) if several else values[0]
+
+
+def _accumulate_above(
+    x: Array, ranked: _Ranked, *, inclusive: bool, multiply: bool = False
+) -> Array:
+    """For every item, the sum (or product) of ``x`` over the items of its list
+    (segment) ranked above it (``inclusive``: at or above, ties included).
+
+    One sort by (segment, rank) and a segmented scan: O(n log n), no pairs. The
+    ranks only order the items (no gradient flows through the comparison).
+    """
+    shape = x.shape
     n = shape[-1]
-    k = n if k is None else min(k, n)
-    return lax.broadcasted_iota(jnp.int32, shape, len(shape) - 1) < k
+    if n == 0:
+        return x
+    axis = len(shape) - 1
+    position = lax.broadcasted_iota(jnp.int32, shape, axis)
+    seg = jnp.zeros(shape, jnp.int32) if ranked.ids is None else ranked.ids
+    seg, rank, order, x = lax.sort(
+        (seg, lax.stop_gradient(ranked.ranks), position, x), num_keys=3
+    )
+    identity = jnp.ones((), x.dtype) if multiply else jnp.zeros((), x.dtype)
+    op = jnp.multiply if multiply else jnp.add
+    first = jnp.ones(shape[:-1] + (1,), bool)
+    seg_start = jnp.concatenate([first, seg[..., 1:] != seg[..., :-1]], axis=-1)
+    run_start = seg_start | jnp.concatenate(
+        [first, rank[..., 1:] != rank[..., :-1]], axis=-1
+    )
 
+    def combine(a, b):
+        return a[0] | b[0], jnp.where(b[0], b[1], op(a[1], b[1]))
 
-def _finish(values: Array, lists: _Lists) -> Array:
-    return jnp.where(lists.nan_lists, jnp.full((), jnp.nan, values.dtype), values)
+    _, scanned = lax.associative_scan(combine, (seg_start, x), axis=axis)
+    if inclusive:  # the scan at the end of each run of tied ranks
+        run_end = jnp.concatenate([run_start[..., 1:], first], axis=-1)
+        end = lax.cummin(jnp.where(run_end, position, n), axis=axis, reverse=True)
+        value = jnp.take_along_axis(scanned, end, axis=-1)
+    else:  # the scan just before the run's start, within the segment
+        start = lax.cummax(jnp.where(run_start, position, 0), axis=axis)
+        before = jnp.take_along_axis(scanned, jnp.maximum(start - 1, 0), axis=-1)
+        at_seg_start = jnp.take_along_axis(seg_start, start, axis=-1)
+        value = jnp.where(at_seg_start, identity, before)
+    return lax.sort((order, value), num_keys=1)[1]
 
 
 def _weighted_gains(lists: _Lists, gain_fn) -> Array:
@@ -114,42 +280,63 @@ def _weighted_gains(lists: _Lists, gain_fn) -> Array:
     return jnp.where(lists.inputs.valid, gains, jnp.zeros((), labels.dtype))
 
 
-def _discounts(shape, dtype, k, discount_fn) -> Array:
-    ranks = _rank_positions(shape, dtype)
+def _discounted(gains: Array, ranks: Array, discount_fn) -> Array:
     discounts = checks.check_elementwise("discount_fn", discount_fn, ranks)
-    return jnp.where(_cutoff(shape, k), discounts, jnp.zeros((), dtype))
+    return gains * discounts
 
 
-def _dcg_and_ideal(scores, labels, where, weights, k, gain_fn, discount_fn, key):
-    checks.check_positive_int("k", k)
-    lists = _prepare(scores, labels, where, weights)
-    gains = _weighted_gains(lists, gain_fn)
-    discounts = _discounts(gains.shape, gains.dtype, k, discount_fn)
-    order = _ranking(lists, key)
-    dcg = jnp.sum(_in_rank_order(gains, order) * discounts, axis=-1)
-    ideal_gains = -jnp.sort(-gains, axis=-1)
-    ideal_dcg = jnp.sum(ideal_gains * discounts, axis=-1)
-    return dcg, ideal_dcg, lists
+_SHARED_ARGS = """segments: optional ``(..., n)`` integer ids; items with equal ids
+        form one sub-list, measured on its own (module docstring).
+      key: optional PRNG key; when given, ties in score are broken at random
+        instead of by position.
+      rank_fn: optional rax-style ``rank_fn(scores, *, where, segments, key)``
+        returning 1-based ranks; ``None`` ranks exactly (module docstring).
+      cutoff_fn: optional rax-style ``cutoff_fn(a, *, n, segments)`` returning the
+        weight of each item in the top ``n`` of ``a = -ranks``."""
+
+_K_ARG = """k: rank cut-off, a positive int, ``None`` for the whole list, or a
+        tuple/list of them (one value per cut-off, on a last axis)."""
 
 
+def _documented(fn):
+    """Puts the arguments every metric shares into ``fn``'s docstring."""
+    doc = fn.__doc__.replace("<shared args>", _SHARED_ARGS)
+    fn.__doc__ = doc.replace("<k arg>", _K_ARG)
+    return fn
+
+
+def _dcg_terms(ranked: _Ranked, gain_fn, discount_fn, ranks=None):
+    """Each valid item's weighted gain times the discount of its rank (``ranks``,
+    by default the item's own), 0 on invalid items."""
+    gains = _weighted_gains(ranked.lists, gain_fn)
+    ranks = ranked.ranks if ranks is None else ranks
+    discounts = checks.check_elementwise("discount_fn", discount_fn, ranks)
+    valid = ranked.lists.inputs.valid
+    return jnp.where(valid, gains * discounts, jnp.zeros((), gains.dtype))
+
+
+@_documented
 def dcg(
     scores: ArrayLike,
     labels: ArrayLike,
     *,
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
-    k: int | None = None,
+    segments: ArrayLike | None = None,
+    k: int | Sequence[int] | None = None,
     gain_fn: Callable[[Array], Array] = default_gain_fn,
     discount_fn: Callable[[Array], Array] = default_discount_fn,
     key=None,
+    rank_fn: RankFn | None = None,
+    cutoff_fn: CutoffFn | None = None,
 ) -> Array:
     r"""Discounted cumulative gain (DCG@k) of each list.
 
-    With :math:`\pi(r)` the item ranked :math:`r`-th by score,
+    With :math:`r_i` the rank of item :math:`i` and :math:`c_i = [r_i \le k]`,
 
     .. math::
-      \mathrm{DCG@k} = \sum_{r=1}^{\min(k, n)} w_{\pi(r)}\,
-        \mathrm{gain}(y_{\pi(r)})\, \mathrm{discount}(r),
+      \mathrm{DCG@k} = \sum_i c_i\, w_i\, \mathrm{gain}(y_i)\,
+        \mathrm{discount}(r_i),
 
     by default :math:`\mathrm{gain}(y) = 2^y - 1` and
     :math:`\mathrm{discount}(r) = 1 / \log_2(r + 1)`; :math:`w = 1` without
@@ -161,11 +348,10 @@ def dcg(
       where: optional ``(..., n)`` boolean mask; ``False`` ignores the item.
       weights: optional scalar, per-item ``(..., n)`` or per-list ``(...)`` weights
         multiplying each item's gain, as keras_rs's item ``sample_weight``.
-      k: rank cut-off, a positive int, or ``None`` for the whole list.
+      <shared args>
+      <k arg>
       gain_fn: elementwise map from labels to gains.
       discount_fn: elementwise map from 1-based ranks (floats) to discounts.
-      key: optional PRNG key; when given, ties in score are broken at random
-        instead of by position.
 
     Returns:
       ``(...)`` DCG@k per list; 0 for a list with no valid item.
@@ -176,26 +362,31 @@ def dcg(
       >>> # ranks: item 1 (gain 0), item 2 (gain 1), item 0 (gain 3)
       >>> print(f"{float(dcg(scores, labels)):.4f}")  # 0 + 1/log2(3) + 3/2
       2.1309
-      >>> print(f"{float(dcg(scores, labels, k=2)):.4f}")
-      0.6309
+      >>> print(dcg(scores, labels, k=(1, 2)).round(4))  # two cut-offs, one sort
+      [0.     0.6309]
     """
-    value, _, lists = _dcg_and_ideal(
-        scores, labels, where, weights, k, gain_fn, discount_fn, key
+    ranked = _rank(scores, labels, where, weights, segments, key, rank_fn)
+    terms = _dcg_terms(ranked, gain_fn, discount_fn)
+    return _per_cutoff(
+        ranked, k, cutoff_fn, lambda top, _: _total(_weigh(top, terms), ranked)
     )
-    return _finish(value, lists)
 
 
+@_documented
 def ndcg(
     scores: ArrayLike,
     labels: ArrayLike,
     *,
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
-    k: int | None = None,
+    segments: ArrayLike | None = None,
+    k: int | Sequence[int] | None = None,
     gain_fn: Callable[[Array], Array] = default_gain_fn,
     discount_fn: Callable[[Array], Array] = default_discount_fn,
     no_relevant_value: float = 0.0,
     key=None,
+    rank_fn: RankFn | None = None,
+    cutoff_fn: CutoffFn | None = None,
 ) -> Array:
     r"""Normalised discounted cumulative gain (NDCG@k) of each list.
 
@@ -207,6 +398,8 @@ def ndcg(
     that order, as in keras_rs; this matters only for negative gains). A list whose
     IDCG@k is 0 (no relevant valid item, or no valid item at all) gets
     ``no_relevant_value``: 0 by default as in keras_rs; 1 is LightGBM's convention.
+    The ideal DCG always uses the exact ranks and cut-off (as rax does), whatever
+    ``rank_fn`` and ``cutoff_fn`` are.
 
     Args:
       scores: ``(..., n)`` floating scores; higher ranks first.
@@ -215,12 +408,11 @@ def ndcg(
       weights: optional scalar, per-item ``(..., n)`` or per-list ``(...)`` weights
         multiplying each item's gain in both DCG and IDCG, as keras_rs's item
         ``sample_weight`` (per-list weights cancel out).
-      k: rank cut-off, a positive int, or ``None`` for the whole list.
+      <shared args>
+      <k arg>
       gain_fn: elementwise map from labels to gains.
       discount_fn: elementwise map from 1-based ranks (floats) to discounts.
       no_relevant_value: the value of a list whose IDCG@k is 0.
-      key: optional PRNG key; when given, ties in score are broken at random
-        instead of by position.
 
     Returns:
       ``(...)`` NDCG@k per list.
@@ -234,43 +426,44 @@ def ndcg(
       >>> print(ndcg(scores, labels, no_relevant_value=1.0).round(4))
       [0.5869 1.    ]
     """
-    value, ideal, lists = _dcg_and_ideal(
-        scores, labels, where, weights, k, gain_fn, discount_fn, key
-    )
-    fill = jnp.asarray(no_relevant_value, dtype=value.dtype)
-    return _finish(safe_divide(value, ideal, fill), lists)
+    ranked = _rank(scores, labels, where, weights, segments, key, rank_fn)
+    terms = _dcg_terms(ranked, gain_fn, discount_fn)
+    gains = _weighted_gains(ranked.lists, gain_fn)
+    every = jnp.ones(gains.shape, bool)
+    ideal_ranks = ranking.ranks(gains, every, ranked.segments).astype(gains.dtype)
+    ideal_terms = _dcg_terms(ranked, gain_fn, discount_fn, ideal_ranks)
+    fill = jnp.asarray(no_relevant_value, dtype=gains.dtype)
+
+    def value(top, k):
+        ideal_top = every if k is None else ideal_ranks <= k
+        ideal = _total(_weigh(ideal_top, ideal_terms), ranked)
+        return safe_divide(_total(_weigh(top, terms), ranked), ideal, fill)
+
+    return _per_cutoff(ranked, k, cutoff_fn, value)
 
 
-class _Binary(NamedTuple):
-    relevant: Array  # 1.0 where a valid item has label >= 1, else 0.0
-    ranked: Array  # `relevant` in rank order, 0 beyond the cut-off k
-    order: Array  # the ranking permutation
-    lists: _Lists
+def _relevant(ranked: _Ranked) -> Array:
+    """1.0 where a valid item has label at least 1, else 0.0 (compute dtype)."""
+    inputs = ranked.lists.inputs
+    return (inputs.valid & (inputs.labels >= 1)).astype(inputs.scores.dtype)
 
 
-def _binary_ranked(scores, labels, where, k, key, weights=None) -> _Binary:
-    """Relevance (label >= 1) of every valid item, in rank order, cut at ``k``."""
-    checks.check_positive_int("k", k)
-    lists = _prepare(scores, labels, where, weights)
-    dtype = lists.inputs.scores.dtype
-    relevant = lists.inputs.valid & (lists.inputs.labels >= 1)
-    order = _ranking(lists, key)
-    ranked = _in_rank_order(relevant, order) & _cutoff(relevant.shape, k)
-    return _Binary(relevant.astype(dtype), ranked.astype(dtype), order, lists)
-
-
+@_documented
 def reciprocal_rank(
     scores: ArrayLike,
     labels: ArrayLike,
     *,
     where: ArrayLike | None = None,
-    k: int | None = None,
+    segments: ArrayLike | None = None,
+    k: int | Sequence[int] | None = None,
     key=None,
+    rank_fn: RankFn | None = None,
+    cutoff_fn: CutoffFn | None = None,
 ) -> Array:
     r"""Reciprocal rank (RR@k) of each list; its mean over lists is MRR.
 
     .. math::
-      \mathrm{RR@k} = \max_{r \le \min(k, n)} \frac{[y_{\pi(r)} \ge 1]}{r},
+      \mathrm{RR@k} = \max_i \frac{c_i\, [y_i \ge 1]}{r_i},
 
     one over the rank of the first relevant item (label at least 1), 0 when no
     relevant item is in the top ``k``.
@@ -279,8 +472,8 @@ def reciprocal_rank(
       scores: ``(..., n)`` floating scores; higher ranks first.
       labels: ``(..., n)`` labels; at least 1 is relevant, negative is ignored.
       where: optional ``(..., n)`` boolean mask; ``False`` ignores the item.
-      k: rank cut-off, a positive int, or ``None`` for the whole list.
-      key: optional PRNG key to break score ties at random.
+      <shared args>
+      <k arg>
 
     Returns:
       ``(...)`` reciprocal rank per list.
@@ -293,31 +486,40 @@ def reciprocal_rank(
       >>> print(reciprocal_rank(scores, labels, k=2))
       [0.5 0. ]
     """
-    _, ranked, _, lists = _binary_ranked(scores, labels, where, k, key)
-    ranks = _rank_positions(ranked.shape, ranked.dtype)
-    # initial=0: an empty list (n = 0) has reciprocal rank 0, as every metric gives.
-    return _finish(jnp.max(ranked / ranks, axis=-1, initial=0.0), lists)
+    ranked = _rank(scores, labels, where, None, segments, key, rank_fn)
+    relevant = _relevant(ranked)
+    inverse = safe_divide(relevant, ranked.ranks)
+    return _per_cutoff(
+        ranked, k, cutoff_fn, lambda top, _: _maximum(_weigh(top, inverse), ranked)
+    )
 
 
+@_documented
 def average_precision(
     scores: ArrayLike,
     labels: ArrayLike,
     *,
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
-    k: int | None = None,
+    segments: ArrayLike | None = None,
+    k: int | Sequence[int] | None = None,
     key=None,
+    rank_fn: RankFn | None = None,
+    cutoff_fn: CutoffFn | None = None,
 ) -> Array:
     r"""Average precision (AP@k) of each list; its mean over lists is MAP.
 
-    With :math:`\mathrm{rel}_i = [y_i \ge 1]` and P@r the precision of the top r,
+    With :math:`\mathrm{rel}_i = [y_i \ge 1]` and :math:`P_i` the precision at
+    item :math:`i`'s rank (the relevant items ranked at or above it, over
+    :math:`r_i`),
 
     .. math::
-      \mathrm{AP@k} = \frac{\sum_{r=1}^{\min(k,n)} \mathrm{P@}r \;
-        w_{\pi(r)} \mathrm{rel}_{\pi(r)}}{\sum_i w_i \mathrm{rel}_i},
+      \mathrm{AP@k} = \frac{\sum_i c_i\, w_i\, \mathrm{rel}_i\, P_i}
+        {\sum_i w_i\, \mathrm{rel}_i},
 
     (the denominator counts every relevant valid item, in the top ``k`` or not, as
-    keras_rs does); 0 for a list with no relevant item.
+    keras_rs does); 0 for a list with no relevant item. The counts of :math:`P_i`
+    come from one sort by rank, not from pairs.
 
     Args:
       scores: ``(..., n)`` floating scores; higher ranks first.
@@ -325,8 +527,8 @@ def average_precision(
       where: optional ``(..., n)`` boolean mask; ``False`` ignores the item.
       weights: optional scalar, per-item ``(..., n)`` or per-list ``(...)`` weights,
         as keras_rs's item ``sample_weight``; ``None`` weighs every item 1.
-      k: rank cut-off, a positive int, or ``None`` for the whole list.
-      key: optional PRNG key to break score ties at random.
+      <shared args>
+      <k arg>
 
     Returns:
       ``(...)`` average precision per list.
@@ -340,42 +542,45 @@ def average_precision(
       >>> print(average_precision(scores, labels, k=2))  # (1/1) / 2
       0.5
     """
-    relevant, ranked, order, lists = _binary_ranked(
-        scores, labels, where, k, key, weights
+    ranked = _rank(scores, labels, where, weights, segments, key, rank_fn)
+    relevant = _relevant(ranked)
+    above = _accumulate_above(relevant, ranked, inclusive=True)
+    hits = relevant * ranked.lists.weights * safe_divide(above, ranked.ranks)
+    total = _total(relevant * ranked.lists.weights, ranked)
+    return _per_cutoff(
+        ranked,
+        k,
+        cutoff_fn,
+        lambda top, _: safe_divide(_total(_weigh(top, hits), ranked), total),
     )
-    ranks = _rank_positions(ranked.shape, ranked.dtype)
-    precision_at = jnp.cumsum(ranked, axis=-1) / ranks
-    hits = ranked * _in_rank_order(lists.weights, order)
-    total = jnp.sum(relevant * lists.weights, axis=-1)
-    value = safe_divide(
-        jnp.sum(precision_at * hits, axis=-1), total, jnp.zeros((), total.dtype)
-    )
-    return _finish(value, lists)
 
 
+@_documented
 def precision_at_k(
     scores: ArrayLike,
     labels: ArrayLike,
     *,
     where: ArrayLike | None = None,
-    k: int | None = None,
+    segments: ArrayLike | None = None,
+    k: int | Sequence[int] | None = None,
     key=None,
+    rank_fn: RankFn | None = None,
+    cutoff_fn: CutoffFn | None = None,
 ) -> Array:
     r"""Precision (P@k) of each list.
 
     .. math::
-      \mathrm{P@k} = \frac{\sum_{r=1}^{\min(k,n)} [y_{\pi(r)} \ge 1]}
-        {\min(k, n_\mathrm{valid})},
+      \mathrm{P@k} = \frac{\sum_i c_i\, [y_i \ge 1]}{\sum_i c_i},
 
-    the denominator counting the valid items only (keras_rs's convention), 0 for
-    a list with no valid item.
+    over valid items, so the denominator is :math:`\min(k, n_\mathrm{valid})`
+    (keras_rs's convention); 0 for a list with no valid item.
 
     Args:
       scores: ``(..., n)`` floating scores; higher ranks first.
       labels: ``(..., n)`` labels; at least 1 is relevant, negative is ignored.
       where: optional ``(..., n)`` boolean mask; ``False`` ignores the item.
-      k: rank cut-off, a positive int, or ``None`` for the whole list.
-      key: optional PRNG key to break score ties at random.
+      <shared args>
+      <k arg>
 
     Returns:
       ``(...)`` precision per list.
@@ -388,30 +593,33 @@ def precision_at_k(
       >>> print(precision_at_k(scores, labels, k=4))  # 2 relevant of 3 valid
       0.6666667
     """
-    _, ranked, _, lists = _binary_ranked(scores, labels, where, k, key)
-    n_valid = jnp.sum(lists.inputs.valid, axis=-1)
-    n_cut = n_valid if k is None else jnp.minimum(n_valid, k)
-    value = safe_divide(
-        jnp.sum(ranked, axis=-1),
-        n_cut.astype(ranked.dtype),
-        jnp.zeros((), ranked.dtype),
-    )
-    return _finish(value, lists)
+    ranked = _rank(scores, labels, where, None, segments, key, rank_fn)
+    relevant = _relevant(ranked)
+    ones = ranked.lists.inputs.valid.astype(relevant.dtype)
+
+    def value(top, _):
+        retrieved = _total(_weigh(top, ones), ranked)
+        return safe_divide(_total(_weigh(top, relevant), ranked), retrieved)
+
+    return _per_cutoff(ranked, k, cutoff_fn, value)
 
 
+@_documented
 def recall_at_k(
     scores: ArrayLike,
     labels: ArrayLike,
     *,
     where: ArrayLike | None = None,
-    k: int | None = None,
+    segments: ArrayLike | None = None,
+    k: int | Sequence[int] | None = None,
     key=None,
+    rank_fn: RankFn | None = None,
+    cutoff_fn: CutoffFn | None = None,
 ) -> Array:
     r"""Recall (R@k) of each list.
 
     .. math::
-      \mathrm{R@k} = \frac{\sum_{r=1}^{\min(k,n)} [y_{\pi(r)} \ge 1]}
-        {\sum_i [y_i \ge 1]},
+      \mathrm{R@k} = \frac{\sum_i c_i\, [y_i \ge 1]}{\sum_i [y_i \ge 1]},
 
     over valid items, 0 for a list with no relevant item.
 
@@ -419,8 +627,8 @@ def recall_at_k(
       scores: ``(..., n)`` floating scores; higher ranks first.
       labels: ``(..., n)`` labels; at least 1 is relevant, negative is ignored.
       where: optional ``(..., n)`` boolean mask; ``False`` ignores the item.
-      k: rank cut-off, a positive int, or ``None`` for the whole list.
-      key: optional PRNG key to break score ties at random.
+      <shared args>
+      <k arg>
 
     Returns:
       ``(...)`` recall per list.
@@ -431,13 +639,135 @@ def recall_at_k(
       >>> print(recall_at_k(scores, labels, k=2))
       0.5
     """
-    relevant, ranked, _, lists = _binary_ranked(scores, labels, where, k, key)
-    value = safe_divide(
-        jnp.sum(ranked, axis=-1),
-        jnp.sum(relevant, axis=-1),
-        jnp.zeros((), ranked.dtype),
+    ranked = _rank(scores, labels, where, None, segments, key, rank_fn)
+    relevant = _relevant(ranked)
+    total = _total(relevant, ranked)
+    return _per_cutoff(
+        ranked,
+        k,
+        cutoff_fn,
+        lambda top, _: safe_divide(_total(_weigh(top, relevant), ranked), total),
     )
-    return _finish(value, lists)
+
+
+@_documented
+def expected_reciprocal_rank(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
+    k: int | Sequence[int] | None = None,
+    max_label: float | None = None,
+    key=None,
+    rank_fn: RankFn | None = None,
+    cutoff_fn: CutoffFn | None = None,
+) -> Array:
+    r"""Expected reciprocal rank (ERR@k) of each list (Chapelle et al., 2009).
+
+    A user scans the ranking from the top and stops at item :math:`i` with
+    probability :math:`R_i = (2^{y_i} - 1) / 2^{y_\mathrm{max}}`; ERR is the
+    expected reciprocal of the rank where they stop:
+
+    .. math::
+      \mathrm{ERR@k} = \sum_i c_i\, \frac{R_i}{r_i}
+        \prod_{j:\, r_j < r_i} (1 - R_j).
+
+    :math:`y_\mathrm{max}` is ``max_label``, the top grade of the label scale (4
+    for the 0-4 grades of the Yahoo! and MSLR data sets, as in the paper); by
+    default (``None``) it is the largest valid label of each list (of each
+    segment), so that the best item of a list stops the user with probability
+    :math:`1 - 2^{-y_\mathrm{max}}`. :math:`R` is clipped to ``[0, 1]`` (labels
+    above ``max_label``). Label 0 never stops the user; a list with no positive
+    label has ERR 0.
+
+    Args:
+      scores: ``(..., n)`` floating scores; higher ranks first.
+      labels: ``(..., n)`` graded relevance; a negative label ignores the item.
+      where: optional ``(..., n)`` boolean mask; ``False`` ignores the item.
+      <shared args>
+      <k arg>
+      max_label: the top grade :math:`y_\mathrm{max}`, or ``None`` for the
+        largest valid label of each list.
+
+    Returns:
+      ``(...)`` ERR@k per list.
+
+    Examples:
+      >>> scores = jnp.array([0.9, 0.5, 0.1])
+      >>> labels = jnp.array([1, 2, 0])
+      >>> # R = (1/4, 3/4, 0) with y_max = 2: 1/4 + (3/4)(3/4)/2
+      >>> print(expected_reciprocal_rank(scores, labels))
+      0.53125
+      >>> print(expected_reciprocal_rank(scores, labels, k=1, max_label=4))
+      0.0625
+    """
+    ranked = _rank(scores, labels, where, None, segments, key, rank_fn)
+    inputs = ranked.lists.inputs
+    zero = jnp.zeros((), inputs.labels.dtype)
+    if max_label is None:
+        top = _maximum(inputs.labels, ranked)
+        top = top if ranked.ids is not None else top[..., None]
+    else:
+        top = jnp.asarray(max_label, inputs.labels.dtype)
+    stop = jnp.clip((jnp.power(2.0, inputs.labels) - 1.0) / jnp.power(2.0, top), 0, 1)
+    stop = jnp.where(inputs.valid, stop, zero)
+    reached = _accumulate_above(1.0 - stop, ranked, inclusive=False, multiply=True)
+    terms = safe_divide(stop * reached, ranked.ranks)
+    return _per_cutoff(
+        ranked, k, cutoff_fn, lambda top, _: _total(_weigh(top, terms), ranked)
+    )
+
+
+def ordered_pair_accuracy(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
+) -> Array:
+    r"""Ordered pair accuracy (OPA) of each list: the share of the pairs with
+    different labels that the scores order correctly.
+
+    .. math::
+      \mathrm{OPA} = \frac{\sum_{i,j} [y_i > y_j]\,[s_i > s_j]}
+        {\sum_{i,j} [y_i > y_j]},
+
+    over pairs of valid items (of one segment); a pair with tied scores counts as
+    wrongly ordered, as in rax's ``opa_metric``, and a list with no such pair gets
+    0. Counted by sorting, in :math:`O(n \log^2 n)` time and :math:`O(n)` memory
+    per list, never with an ``(n, n)`` array. Not differentiable (a count).
+
+    Args:
+      scores: ``(..., n)`` floating scores.
+      labels: ``(..., n)`` graded relevance; a negative label ignores the item.
+      where: optional ``(..., n)`` boolean mask; ``False`` ignores the item.
+      segments: optional ``(..., n)`` integer ids; items with equal ids form one
+        sub-list, measured on its own (module docstring).
+
+    Returns:
+      ``(...)`` OPA per list; with ``segments``, ``(..., n)``.
+
+    Examples:
+      >>> scores = jnp.array([0.3, 0.1, 0.2, 0.2])
+      >>> labels = jnp.array([2, 0, 1, 0])
+      >>> # pairs (0,1) (0,2) (0,3) (2,1) right, (2,3) tied: 4 of 5
+      >>> print(ordered_pair_accuracy(scores, labels))
+      0.8
+    """
+    ranked = _unranked(scores, labels, where, None, segments)
+    inputs = ranked.lists.inputs
+    ids = ranked.ids
+    if ids is None:
+        ids = jnp.zeros(inputs.scores.shape, jnp.int32)
+    correct, pairs = ordered_pair_counts(
+        inputs.scores, inputs.labels, inputs.valid, ids
+    )
+    dtype = inputs.scores.dtype
+    value = safe_divide(
+        _total(correct.astype(dtype), ranked), _total(pairs.astype(dtype), ranked)
+    )
+    return _finish(value, ranked)
 
 
 def _deprecated_alias(fn, old_name: str):

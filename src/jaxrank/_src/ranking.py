@@ -53,10 +53,14 @@ def rank_order(
 
 
 def ranks(
-    keys: jax.Array, valid: jax.Array, segments: jax.Array | None = None
+    keys: jax.Array,
+    valid: jax.Array,
+    segments: jax.Array | None = None,
+    key=None,
 ) -> jax.Array:
     """1-based rank of every item under :func:`rank_order` (int32): a permutation of
-    ``1..n`` per list, or with ``segments``, of ``1..size`` per segment.
+    ``1..n`` per list, or with ``segments``, of ``1..size`` per segment; given a
+    PRNG ``key``, ties are broken at random as in :func:`rank_order`.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -66,7 +70,7 @@ def ranks(
       ...       segments=jnp.array([3, 3, 1, 1]))
       Array([2, 1, 2, 1], dtype=int32)
     """
-    order = rank_order(keys, valid, segments=segments)
+    order = rank_order(keys, valid, key, segments)
     axis = keys.ndim - 1
     position = lax.broadcasted_iota(jnp.int32, keys.shape, axis)
     rank = position

@@ -27,11 +27,15 @@ from jaxrank._src.t12n import bound_metric_loss as bound_metric_loss
 from jaxrank._src.t12n import bound_t12n as bound_t12n
 from jaxrank._src.t12n import gumbel_perturbed as gumbel_perturbed
 from jaxrank._src.t12n import gumbel_t12n as gumbel_t12n
+from jaxrank.losses import ApproxMRRLoss as ApproxMRRLoss
+from jaxrank.losses import ApproxNDCGLoss as ApproxNDCGLoss
 from jaxrank.losses import ListMLELoss as ListMLELoss
 from jaxrank.losses import PairwiseHingeLoss as PairwiseHingeLoss
 from jaxrank.losses import PairwiseLogisticLoss as PairwiseLogisticLoss
 from jaxrank.losses import PairwiseMeanSquaredError as PairwiseMeanSquaredError
 from jaxrank.losses import PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss
+from jaxrank.losses import approx_mrr_loss as approx_mrr_loss
+from jaxrank.losses import approx_ndcg_loss as approx_ndcg_loss
 from jaxrank.losses import list_mle_loss as list_mle_loss
 from jaxrank.losses import pairwise_hinge_loss as pairwise_hinge_loss
 from jaxrank.losses import pairwise_logistic_loss as pairwise_logistic_loss
@@ -44,6 +48,8 @@ except PackageNotFoundError:  # imported from a source tree that is not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "ApproxMRRLoss",
+    "ApproxNDCGLoss",
     "DCG2LambdaWeight",
     "DCGLambdaWeight",
     "LabelDiffLambdaWeight",
@@ -54,6 +60,8 @@ __all__ = [
     "PairwiseMeanSquaredError",
     "PairwiseSoftZeroOneLoss",
     "approx_cutoff",
+    "approx_mrr_loss",
+    "approx_ndcg_loss",
     "approx_ranks",
     "approx_t12n",
     "approximate_metric_loss",

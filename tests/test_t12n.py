@@ -48,13 +48,13 @@ def _case(rng, shape, ties=False, masked=False, segmented=False):
 # (shape, ties, masked, segmented, block_size): every feature with blocks that do
 # and do not divide the list.
 CASES = [
-    dict(shape=(6,)),
-    dict(shape=(3, 7), ties=True),
-    dict(shape=(2, 2, 9), masked=True),
-    dict(shape=(4, 8), segmented=True),
-    dict(shape=(3, 10), ties=True, masked=True, segmented=True),
+    dict(shape=(8,)),
+    dict(shape=(3, 8), ties=True),
+    dict(shape=(2, 2, 8), masked=True),
+    dict(shape=(3, 8), segmented=True),
+    dict(shape=(3, 8), ties=True, masked=True, segmented=True),
 ]
-BLOCKS = [None, 2, 3, 4, 3]
+BLOCKS = [None, 3, 2, 5, 3]
 RANKS = {
     "sigmoid": functools.partial(jaxrank.approx_ranks, temperature=0.7),
     "upper_hinge": jaxrank.bound_ranks,
@@ -172,7 +172,6 @@ METRIC_CASES = [
     ("reciprocal_rank", "mrr_metric", "approx", 2, CASES[4]),
     ("dcg", "dcg_metric", "bound", 3, CASES[4]),
     ("precision_at_k", "precision_metric", "approx", 3, CASES[2]),
-    ("recall_at_k", "recall_metric", "approx", 2, CASES[3]),
     ("average_precision", "ap_metric", "bound", 3, CASES[3]),  # no mask: see metrics
 ]
 
@@ -219,13 +218,14 @@ def test_transformations_keep_names_and_overrides(rax):
     np.testing.assert_allclose(exact, -rax.mrr_metric(scores, labels))
 
 
-@pytest.mark.parametrize("with_key", [False, True])
-@pytest.mark.parametrize("smoothing_factor", [None, 1e-20])
+@pytest.mark.parametrize(
+    ("with_key", "smoothing_factor"), [(False, None), (True, 1e-20)]
+)
 def test_gumbel_draws_rax_samples(with_key, smoothing_factor, rng, rax):
-    scores, labels, where, _ = _case(rng, (3, 6), masked=True)
+    scores, labels, where, _ = _case(rng, (3, 8), masked=True)
     where = jnp.asarray(where)  # rax repeats jax arrays only
     key = jax.random.PRNGKey(7)
-    options = dict(samples=5, beta=0.7, smoothing_factor=smoothing_factor)
+    options = dict(samples=3, beta=0.7, smoothing_factor=smoothing_factor)
     if with_key:  # the metric takes a key: rax splits it first
         fn = rax.approx_t12n(rax.mrr_metric)
         kwargs = dict(where=where, reduce_fn=None)
@@ -259,7 +259,7 @@ def test_gumbel_mean_reduction_equals_rax(rax):
 
 
 def test_gumbel_signature_and_zero_noise():
-    loss = jaxrank.gumbel_t12n(jaxrank.list_mle_loss, beta=0.0)
+    loss = jaxrank.gumbel_t12n(jaxrank.list_mle_loss, samples=2, beta=0.0)
     import inspect
 
     parameters = inspect.signature(loss).parameters
@@ -304,7 +304,7 @@ READY = {
 @pytest.mark.parametrize("name", list(READY))
 def test_ready_losses_match_reference(name, rng):
     loss, reference, loss_class = READY[name]
-    scores, labels, where, _ = _case(rng, (4, 7), ties=True, masked=True)
+    scores, labels, where, _ = _case(rng, (3, 8), ties=True, masked=True)
     where[0] = False  # an all-masked list: loss 0, gradient 0
     options = dict(where=where, temperature=0.5)
     per_list = loss(scores, labels, reduction="none", **options)
@@ -313,7 +313,7 @@ def test_ready_losses_match_reference(name, rng):
     np.testing.assert_allclose(
         loss(scores, labels, **options), np.mean(expected), rtol=1e-5
     )
-    weights = np.array([1.0, 2.0, 0.5, 3.0], np.float32)
+    weights = np.array([1.0, 2.0, 0.5], np.float32)
     np.testing.assert_allclose(
         loss(scores, labels, weights=weights, reduction="sum", **options),
         np.sum(weights * expected),
@@ -325,6 +325,8 @@ def test_ready_losses_match_reference(name, rng):
     np.testing.assert_allclose(
         as_class({"labels": labels, "mask": where}, scores), per_list, rtol=1e-6
     )
+    clone = loss_class.from_config(as_class.get_config())
+    assert clone.get_config() == as_class.get_config()
     with pytest.raises(ValueError, match="`weights`"):
         loss(scores, labels, weights=np.ones(scores.shape, np.float32))
 
@@ -332,26 +334,23 @@ def test_ready_losses_match_reference(name, rng):
 @pytest.mark.parametrize("name", list(READY))
 def test_ready_losses_with_segments_are_separate_lists(name, rng):
     loss = READY[name][0]
-    scores, labels, _, segments = _case(rng, (2, 9), segmented=True)
+    # Two interleaved segments of four items (one compiled size for the lists).
+    segments = np.array([[5, 2, 5, 5, 2, 2, 5, 2], [0, 0, 0, 0, 1, 1, 1, 1]])
+    scores, labels, _, _ = _case(rng, segments.shape, ties=True)
     packed = functools.partial(loss, labels=labels, segments=segments)
     per_segment = packed(scores, reduction="none")
     grad = jax.grad(lambda s: packed(s, reduction="sum"))(scores)
+    alone = jax.jit(jax.value_and_grad(lambda s, y: loss(s, y, reduction="sum")))
     values = []
     for row in range(scores.shape[0]):
         for seg in np.unique(segments[row]):
             members = np.flatnonzero(segments[row] == seg)
-            alone = functools.partial(loss, labels=labels[row, members])
-            value = alone(scores[row, members], reduction="sum")
+            value, alone_grad = alone(scores[row, members], labels[row, members])
             values.append(value)
             # Each segment's loss sits at its first item.
             np.testing.assert_allclose(per_segment[row, members[0]], value, rtol=1e-5)
             np.testing.assert_allclose(
-                grad[row, members],
-                jax.grad(lambda s, f=alone: f(s, reduction="sum"))(
-                    scores[row, members]
-                ),
-                rtol=1e-4,
-                atol=1e-6,
+                grad[row, members], alone_grad, rtol=1e-4, atol=1e-6
             )
     assert np.count_nonzero(per_segment) <= len(values)
     np.testing.assert_allclose(packed(scores), np.mean(values), rtol=1e-5)
@@ -360,18 +359,14 @@ def test_ready_losses_with_segments_are_separate_lists(name, rng):
 def test_ready_losses_match_rax_mean(rax):
     scores = jnp.array([[0.0, 1.0, 3.0, 2.0], [1.0, 0.5, -1.0, 0.0]])
     labels = jnp.array([[0.0, 0.0, 1.0, 2.0], [1.0, 0.0, 0.0, 2.0]])
-    for ours, metric in [
-        (jaxrank.approx_ndcg_loss, rax.ndcg_metric),
-        (jaxrank.approx_mrr_loss, rax.mrr_metric),
-    ]:
-        np.testing.assert_allclose(
-            ours(scores, labels, temperature=0.3),
-            rax.approx_t12n(metric, temperature=0.3)(scores, labels),
-            rtol=1e-6,
-        )
+    np.testing.assert_allclose(
+        jaxrank.approx_ndcg_loss(scores, labels, temperature=0.3),
+        rax.approx_t12n(rax.ndcg_metric, temperature=0.3)(scores, labels),
+        rtol=1e-6,
+    )
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(
     scores=st.lists(
         st.floats(-4, 4, allow_nan=False, width=32), min_size=8, max_size=8

@@ -141,3 +141,34 @@ def recall_at_k(scores, labels, where=None, k=None):
         return sum(y[i] >= 1 for i in _top(s, v, k)) / relevant
 
     return _per_list(one, scores, labels, where, None)
+
+
+def expected_reciprocal_rank(scores, labels, where=None, k=None, max_label=None):
+    """ERR@k (Chapelle et al. 2009) with stop probability (2^y - 1) / 2^max_label,
+    clipped to [0, 1]; max_label None is the largest valid label of the list."""
+
+    def one(s, y, v, w):
+        valid_labels = [y[i] for i in range(len(y)) if v[i]]
+        top = max(valid_labels, default=0.0) if max_label is None else max_label
+        reach, total = 1.0, 0.0
+        for r, i in enumerate(_top(s, v, k), start=1):
+            stop = min(max((2.0 ** y[i] - 1.0) / 2.0**top, 0.0), 1.0)
+            total += reach * stop / r
+            reach *= 1.0 - stop
+        return total
+
+    return _per_list(one, scores, labels, where, None)
+
+
+def ordered_pair_accuracy(scores, labels, where=None):
+    """Share of valid pairs with y_i > y_j that have s_i > s_j (ties wrong); 0 if
+    there is no such pair."""
+
+    def one(s, y, v, w):
+        items = [i for i in range(len(y)) if v[i]]
+        pairs = [(i, j) for i in items for j in items if y[i] > y[j]]
+        if not pairs:
+            return 0.0
+        return sum(s[i] > s[j] for i, j in pairs) / len(pairs)
+
+    return _per_list(one, scores, labels, where, None)

@@ -154,3 +154,22 @@ class PrecisionAtK(RankingMetric):
 @keras_class(metric_classes.RecallAtK, "jaxrank.metrics", _DOC)
 class RecallAtK(RankingMetric):
     pass
+
+
+_NEW_DOC = _DOC.replace(
+    "a drop-in for\n    ``keras_rs.metrics.{name}``", "with keras_rs's conventions"
+)
+
+
+@keras_class(metric_classes.ExpectedReciprocalRank, "jaxrank.metrics", _NEW_DOC)
+class ExpectedReciprocalRank(RankingMetric):
+    pass
+
+
+@keras_class(
+    metric_classes.OrderedPairAccuracy,
+    "jaxrank.metrics",
+    _NEW_DOC.replace("(k=2)", "()").replace("(k=10)", "()"),
+)
+class OrderedPairAccuracy(RankingMetric):
+    pass

@@ -402,3 +402,76 @@ class RecallAtK(RankingMetric):
     """
 
     metric_fn = staticmethod(fn.recall_at_k)
+
+
+@_documented
+class ExpectedReciprocalRank(RankingMetric):
+    r"""Expected reciprocal rank with keras_rs's calling convention.
+
+    Per list, ERR@k with stop probabilities :math:`(2^y - 1) / 2^{y_\max}`; see
+    :func:`jaxrank.metrics.expected_reciprocal_rank`. keras_rs has no ERR: the list
+    weights follow its graded metrics, with the gain :math:`2^y - 1` as relevance.
+
+    <common args>
+      max_label: the top grade :math:`y_\max` of the label scale, or ``None`` for
+        the largest valid label of each list.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrank.metrics import ExpectedReciprocalRank
+      >>> y_true = np.array([[1, 2, 0], [0, 0, 1]])
+      >>> y_pred = np.array([[0.9, 0.5, 0.1], [0.9, 0.5, 0.1]])
+      >>> # ERR 0.53125 (see the function) and 1/6 (R = 1/2 at rank 3)
+      >>> print(f"{ExpectedReciprocalRank()(y_true, y_pred):.4f}")
+      0.3490
+    """
+
+    metric_fn = staticmethod(fn.expected_reciprocal_rank)
+
+    def __init__(
+        self,
+        k: int | None = None,
+        max_label: float | None = None,
+        shuffle_ties: bool = True,
+        seed: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        max_label = None if max_label is None else float(max_label)
+        super().__init__(k, shuffle_ties, seed, name, dtype, max_label=max_label)
+
+    def _relevance(self, labels: jax.Array) -> jax.Array:
+        return fn.default_gain_fn(labels)
+
+
+class OrderedPairAccuracy(RankingMetric):
+    r"""Ordered pair accuracy with keras_rs's calling convention.
+
+    Per list, the share of the pairs with different labels whose scores are in the
+    labels' order (tied scores count as wrong); see
+    :func:`jaxrank.metrics.ordered_pair_accuracy`. keras_rs has no OPA: lists are
+    averaged with its list weights, relevance being ``label >= 1``. A count, with no
+    cut-off and no ties to break.
+
+    Args:
+      name: optional name.
+      dtype: computation dtype (default float32, as Keras).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrank.metrics import OrderedPairAccuracy
+      >>> y_true = np.array([[2, 0, 1, 0], [1, 0, 0, 0]])
+      >>> y_pred = np.array([[0.3, 0.1, 0.2, 0.2], [0.1, 0.2, 0.0, 0.3]])
+      >>> print(f"{OrderedPairAccuracy()(y_true, y_pred):.4f}")  # (4/5 + 1/3) / 2
+      0.5667
+    """
+
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(None, False, None, name, dtype)
+
+    def _values(self, scores, labels, valid, weights, key) -> jax.Array:
+        del weights, key  # a count of pairs: no item weights, no ties to break
+        return fn.ordered_pair_accuracy(scores, labels, where=valid)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {}

@@ -9,10 +9,10 @@ Conventions shared by every metric:
 
 * **Ranking.** Items are ranked by score, highest first (rank 1). Ties are broken
   deterministically by position in the list: of two items with equal scores, the
-  one with the lower index ranks first. Passing a PRNG ``key`` breaks ties at
-  random instead (each tied group is put in a uniformly random order). ``+inf``
-  ranks first and ``-inf`` last among the valid items. The lambda weights and
-  ListMLE use the same rule.
+  one with the lower index ranks first (as in rax, so ties give rax's numbers).
+  Passing a PRNG ``key`` breaks ties at random instead (each tied group is put in
+  a uniformly random order). ``+inf`` ranks first and ``-inf`` last among the
+  valid items. The lambda weights and ListMLE use the same rule.
 * **Ignored items.** An item is ignored when its label is negative (``-1`` is the
   usual padding label) or ``where`` is ``False`` for it. Ignored items are ranked
   after every valid item, so they never take a position from a valid one, and
@@ -706,11 +706,11 @@ def expected_reciprocal_rank(
     inputs = ranked.lists.inputs
     zero = jnp.zeros((), inputs.labels.dtype)
     if max_label is None:
-        top = _maximum(inputs.labels, ranked)
-        top = top if ranked.ids is not None else top[..., None]
+        y_max = _maximum(inputs.labels, ranked)
+        y_max = y_max if ranked.ids is not None else y_max[..., None]
     else:
-        top = jnp.asarray(max_label, inputs.labels.dtype)
-    stop = jnp.clip((jnp.power(2.0, inputs.labels) - 1.0) / jnp.power(2.0, top), 0, 1)
+        y_max = jnp.asarray(max_label, inputs.labels.dtype)
+    stop = jnp.clip((jnp.power(2.0, inputs.labels) - 1.0) / jnp.power(2.0, y_max), 0, 1)
     stop = jnp.where(inputs.valid, stop, zero)
     reached = _accumulate_above(1.0 - stop, ranked, inclusive=False, multiply=True)
     terms = safe_divide(stop * reached, ranked.ranks)

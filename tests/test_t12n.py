@@ -78,6 +78,26 @@ def test_ranks_match_reference(case, block_size, rng):
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-5)
 
 
+def test_ranks_forward_mode_and_ignored_nan(rng):
+    scores, labels, where, segments = _case(rng, **CASES[4])
+    scores[~where] = np.nan  # an ignored item's score reaches nothing
+    tangent = rng.normal(size=scores.shape).astype(np.float32)
+    cotangent = rng.normal(size=scores.shape).astype(np.float32)
+
+    def ranks(s):
+        return jaxrank.approx_ranks(s, where=where, segments=segments, block_size=3)
+
+    _, forward = jax.jvp(ranks, (scores,), (tangent,))
+    _, vjp = jax.vjp(ranks, scores)
+    (reverse,) = vjp(cotangent)
+    assert np.all(np.isfinite(ranks(scores))) and np.all(reverse[~where] == 0)
+    np.testing.assert_allclose(
+        np.sum(forward * cotangent), np.sum(reverse * tangent), rtol=1e-4
+    )
+    loss = functools.partial(jaxrank.approx_ndcg_loss, labels=labels, where=where)
+    assert np.isfinite(loss(scores)) and np.all(np.isfinite(jax.grad(loss)(scores)))
+
+
 @pytest.mark.parametrize("case", CASES[3:], ids=str)
 def test_ranks_match_rax(case, rng, rax):
     scores, _, where, segments = _case(rng, **case)

@@ -440,3 +440,12 @@ def test_rank_properties(scores, temperature, seed):
 def test_bad_arguments_are_named(call, name):
     with pytest.raises((TypeError, ValueError), match=f"`{name}`"):
         call()
+
+
+def test_empty_lists():
+    empty = jnp.zeros((2, 0))
+    ids = jnp.zeros((2, 0), jnp.int32)
+    assert jaxrank.approx_ranks(empty, segments=ids).shape == (2, 0)
+    assert jaxrank.bound_cutoff(empty, n=2, segments=ids).shape == (2, 0)
+    assert float(jaxrank.approx_ndcg_loss(empty, empty)) == 0.0
+    assert jaxrank.approx_mrr_loss(empty, empty, reduction="none").shape == (2,)

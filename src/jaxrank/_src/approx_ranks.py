@@ -198,7 +198,7 @@ def _cutoff(kind, temperature, a, n, segments):
     a = a.astype(checks.compute_dtype(a.dtype) if floating else jnp.float32)
     if n is None:
         return jnp.ones_like(a)
-    if n == 0:
+    if n == 0 or a.shape[-1] == 0:
         return jnp.zeros_like(a)
     zero = jnp.zeros((), a.dtype)
     exact = ranking.ranks(a, jnp.ones(a.shape, bool), segments)

@@ -12,16 +12,30 @@ from importlib.metadata import PackageNotFoundError, version
 from jaxrank import data as data
 from jaxrank import losses as losses
 from jaxrank import metrics as metrics
+from jaxrank._src.approx_ranks import approx_cutoff as approx_cutoff
+from jaxrank._src.approx_ranks import approx_ranks as approx_ranks
+from jaxrank._src.approx_ranks import bound_cutoff as bound_cutoff
+from jaxrank._src.approx_ranks import bound_ranks as bound_ranks
 from jaxrank._src.lambda_weights import DCG2LambdaWeight as DCG2LambdaWeight
 from jaxrank._src.lambda_weights import DCGLambdaWeight as DCGLambdaWeight
 from jaxrank._src.lambda_weights import LabelDiffLambdaWeight as LabelDiffLambdaWeight
 from jaxrank._src.lambda_weights import LambdaWeight as LambdaWeight
 from jaxrank._src.optax_adapter import as_optax_loss as as_optax_loss
+from jaxrank._src.t12n import approx_t12n as approx_t12n
+from jaxrank._src.t12n import approximate_metric_loss as approximate_metric_loss
+from jaxrank._src.t12n import bound_metric_loss as bound_metric_loss
+from jaxrank._src.t12n import bound_t12n as bound_t12n
+from jaxrank._src.t12n import gumbel_perturbed as gumbel_perturbed
+from jaxrank._src.t12n import gumbel_t12n as gumbel_t12n
+from jaxrank.losses import ApproxMRRLoss as ApproxMRRLoss
+from jaxrank.losses import ApproxNDCGLoss as ApproxNDCGLoss
 from jaxrank.losses import ListMLELoss as ListMLELoss
 from jaxrank.losses import PairwiseHingeLoss as PairwiseHingeLoss
 from jaxrank.losses import PairwiseLogisticLoss as PairwiseLogisticLoss
 from jaxrank.losses import PairwiseMeanSquaredError as PairwiseMeanSquaredError
 from jaxrank.losses import PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss
+from jaxrank.losses import approx_mrr_loss as approx_mrr_loss
+from jaxrank.losses import approx_ndcg_loss as approx_ndcg_loss
 from jaxrank.losses import list_mle_loss as list_mle_loss
 from jaxrank.losses import pairwise_hinge_loss as pairwise_hinge_loss
 from jaxrank.losses import pairwise_logistic_loss as pairwise_logistic_loss
@@ -34,6 +48,8 @@ except PackageNotFoundError:  # imported from a source tree that is not installe
     __version__ = "0+unknown"
 
 __all__ = [
+    "ApproxMRRLoss",
+    "ApproxNDCGLoss",
     "DCG2LambdaWeight",
     "DCGLambdaWeight",
     "LabelDiffLambdaWeight",
@@ -43,8 +59,20 @@ __all__ = [
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
     "PairwiseSoftZeroOneLoss",
+    "approx_cutoff",
+    "approx_mrr_loss",
+    "approx_ndcg_loss",
+    "approx_ranks",
+    "approx_t12n",
+    "approximate_metric_loss",
     "as_optax_loss",
+    "bound_cutoff",
+    "bound_metric_loss",
+    "bound_ranks",
+    "bound_t12n",
     "data",
+    "gumbel_perturbed",
+    "gumbel_t12n",
     "list_mle_loss",
     "losses",
     "metrics",

@@ -1,4 +1,8 @@
 # The conventions of every loss are the docstring of the module that defines them.
+from jaxrank._src.approx_metric_losses import approx_mrr_loss as approx_mrr_loss
+from jaxrank._src.approx_metric_losses import approx_ndcg_loss as approx_ndcg_loss
+from jaxrank._src.loss_classes import ApproxMRRLoss as ApproxMRRLoss
+from jaxrank._src.loss_classes import ApproxNDCGLoss as ApproxNDCGLoss
 from jaxrank._src.loss_classes import ListMLELoss as ListMLELoss
 from jaxrank._src.loss_classes import PairwiseHingeLoss as PairwiseHingeLoss
 from jaxrank._src.loss_classes import PairwiseLogisticLoss as PairwiseLogisticLoss
@@ -23,6 +27,8 @@ from jaxrank._src.types import HingeMethod as HingeMethod
 from jaxrank._src.types import Reduction as Reduction
 
 __all__ = [
+    "ApproxMRRLoss",
+    "ApproxNDCGLoss",
     "HingeMethod",
     "ListMLELoss",
     "PairwiseHingeLoss",
@@ -31,6 +37,8 @@ __all__ = [
     "PairwiseSoftZeroOneLoss",
     "RankingLoss",
     "Reduction",
+    "approx_mrr_loss",
+    "approx_ndcg_loss",
     "list_mle_loss",
     "pairwise_hinge_loss",
     "pairwise_logistic_loss",

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrank._src import checks
+from jaxrank._src.approx_metric_losses import approx_mrr_loss, approx_ndcg_loss
 from jaxrank._src.keras_convention import Configurable, standardize
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.losses import (
@@ -337,3 +338,72 @@ class ListMLELoss(RankingLoss):
         if weight_rank == 0 and losses.shape == (1,):
             return losses[0]  # and squeezes one list's loss with a scalar weight
         return losses
+
+
+class _ApproxMetricLoss(RankingLoss):
+    """Shared constructor of the losses from metrics with smooth ranks."""
+
+    def __init__(
+        self,
+        temperature: float = 1.0,
+        reduction: Reduction | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        block_size: int | None = None,
+    ) -> None:
+        super().__init__(
+            reduction,
+            name,
+            dtype,
+            temperature=checks.check_temperature(temperature),
+            block_size=checks.check_positive_int("block_size", block_size),
+        )
+
+
+@_documented
+class ApproxNDCGLoss(_ApproxMetricLoss):
+    r"""ApproxNDCG as a class: the negated NDCG with smooth ranks, per list.
+
+    See :func:`jaxrank.approx_ndcg_loss`; the calling convention is
+    :class:`PairwiseHingeLoss`'s, with ``sample_weight`` a scalar or per list
+    (``(batch,)`` or ``(batch, 1)``); ``reduction="none"`` returns ``(batch,)``.
+
+    Args:
+      temperature: float > 0 of the sigmoid ranks.
+      <common args>
+      block_size: optional static rows per block (default: chosen from the shape).
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> y_true = np.array([[0.0, 0.0, 1.0, 2.0], [1.0, 0.0, 0.0, -1.0]])
+      >>> y_pred = np.array([[0.0, 1.0, 3.0, 2.0], [1.0, 2.0, 0.0, 0.5]])
+      >>> print(f"{jaxrank.ApproxNDCGLoss()(y_true, y_pred):.4f}")
+      -0.6744
+    """
+
+    loss_fn = staticmethod(approx_ndcg_loss)
+
+
+@_documented
+class ApproxMRRLoss(_ApproxMetricLoss):
+    r"""ApproxMRR as a class: the negated reciprocal rank with smooth ranks.
+
+    See :func:`jaxrank.approx_mrr_loss`; arguments and calling convention as
+    :class:`ApproxNDCGLoss`.
+
+    Args:
+      temperature: float > 0 of the sigmoid ranks.
+      <common args>
+      block_size: optional static rows per block (default: chosen from the shape).
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> loss = jaxrank.ApproxMRRLoss(reduction="none")
+      >>> y_true, y_pred = np.array([[0, 0, 1.0, 2]]), np.array([[0, 1, 3.0, 2]])
+      >>> print(loss(y_true, y_pred))
+      [-0.6965873]
+    """
+
+    loss_fn = staticmethod(approx_mrr_loss)

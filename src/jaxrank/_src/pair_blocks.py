@@ -172,7 +172,7 @@ def _slab_slopes(term, temperature, lambda_weight, rows, cols, cotangent):
     return jnp.where(counted, slopes, jnp.zeros((), x.dtype))
 
 
-def _to_blocks(x: jax.Array, block: int) -> jax.Array:
+def to_blocks(x: jax.Array, block: int) -> jax.Array:
     """``(..., n)`` -> ``(num_blocks, ..., block)``, padding the list with zeros."""
     n = x.shape[-1]
     num_blocks = -(-n // block)
@@ -182,8 +182,8 @@ def _to_blocks(x: jax.Array, block: int) -> jax.Array:
     return jnp.moveaxis(x, -2, 0)
 
 
-def _from_blocks(x: jax.Array, n: int) -> jax.Array:
-    """Inverse of :func:`_to_blocks`."""
+def from_blocks(x: jax.Array, n: int) -> jax.Array:
+    """Inverse of :func:`to_blocks`."""
     x = jnp.moveaxis(x, 0, -2)
     return x.reshape(x.shape[:-2] + (-1,))[..., :n]
 
@@ -195,11 +195,11 @@ def _pair_losses(
     cols = _Items(scores, labels, valid, features)
     if block >= scores.shape[-1]:
         return _slab_losses(term, temperature, lambda_weight, cols, cols)
-    blocks = jax.tree.map(lambda a: _to_blocks(a, block), cols)
+    blocks = jax.tree.map(lambda a: to_blocks(a, block), cols)
     losses = lax.map(
         lambda rows: _slab_losses(term, temperature, lambda_weight, rows, cols), blocks
     )
-    return _from_blocks(losses, scores.shape[-1])
+    return from_blocks(losses, scores.shape[-1])
 
 
 def _pair_losses_fwd(term, temperature, lambda_weight, block, *arrays):
@@ -214,7 +214,7 @@ def _pair_losses_bwd(term, temperature, lambda_weight, block, arrays, cotangent)
         slopes = _slab_slopes(term, temperature, lambda_weight, cols, cols, cotangent)
         as_first, as_second = jnp.sum(slopes, axis=-1), jnp.sum(slopes, axis=-2)
     else:
-        blocks = jax.tree.map(lambda a: _to_blocks(a, block), (cols, cotangent))
+        blocks = jax.tree.map(lambda a: to_blocks(a, block), (cols, cotangent))
 
         def step(col_sums, block_args):
             rows, row_cotangent = block_args
@@ -224,7 +224,7 @@ def _pair_losses_bwd(term, temperature, lambda_weight, block, arrays, cotangent)
             return col_sums + jnp.sum(slopes, axis=-2), jnp.sum(slopes, axis=-1)
 
         as_second, as_first = lax.scan(step, jnp.zeros_like(cotangent), blocks)
-        as_first = _from_blocks(as_first, n)
+        as_first = from_blocks(as_first, n)
     grad = (as_first - as_second) / jnp.asarray(temperature, cotangent.dtype)
     return grad.astype(cols.scores.dtype), None, None, None
 

@@ -385,10 +385,13 @@ def _squared_error_item_losses(scores, labels, valid) -> jax.Array:
     """
     dtype = scores.dtype
     zero = jnp.zeros((), dtype)
-    first = jnp.argmax(valid, axis=-1, keepdims=True)
-    score_offsets = scores - jnp.take_along_axis(scores, first, axis=-1)
-    label_offsets = labels - jnp.take_along_axis(labels, first, axis=-1)
-    residuals = jnp.where(valid, label_offsets - score_offsets, zero)
+    first = valid & (jnp.cumsum(valid, axis=-1) == 1)
+
+    def offsets(x):  # x - x_r; r's value is a constant that the centring removes
+        r = jnp.sum(jnp.where(first, x, zero), axis=-1, keepdims=True)
+        return x - jax.lax.stop_gradient(r)
+
+    residuals = jnp.where(valid, offsets(labels) - offsets(scores), zero)
     count = jnp.sum(valid, axis=-1, keepdims=True).astype(dtype)
     mean = safe_divide(jnp.sum(residuals, axis=-1, keepdims=True), count)
     centred = jnp.where(valid, residuals - mean, zero)

@@ -27,6 +27,11 @@ from jaxrank.losses import pairwise_hinge_loss as pairwise_hinge_loss
 from jaxrank.losses import pairwise_logistic_loss as pairwise_logistic_loss
 from jaxrank.losses import pairwise_mean_squared_error as pairwise_mean_squared_error
 from jaxrank.losses import pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss
+from jaxrank.losses import pointwise_mse_loss as pointwise_mse_loss
+from jaxrank.losses import pointwise_sigmoid_loss as pointwise_sigmoid_loss
+from jaxrank.losses import poly1_softmax_loss as poly1_softmax_loss
+from jaxrank.losses import softmax_loss as softmax_loss
+from jaxrank.losses import unique_softmax_loss as unique_softmax_loss
 
 try:
     __version__ = version("jaxrank")
@@ -52,4 +57,9 @@ __all__ = [
     "pairwise_logistic_loss",
     "pairwise_mean_squared_error",
     "pairwise_soft_zero_one_loss",
+    "pointwise_mse_loss",
+    "pointwise_sigmoid_loss",
+    "poly1_softmax_loss",
+    "softmax_loss",
+    "unique_softmax_loss",
 ]

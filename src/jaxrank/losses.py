@@ -19,6 +19,13 @@ from jaxrank._src.losses import (
 from jaxrank._src.losses import (
     pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss,
 )
+from jaxrank._src.pointwise_losses import pointwise_mse_loss as pointwise_mse_loss
+from jaxrank._src.pointwise_losses import (
+    pointwise_sigmoid_loss as pointwise_sigmoid_loss,
+)
+from jaxrank._src.softmax_losses import poly1_softmax_loss as poly1_softmax_loss
+from jaxrank._src.softmax_losses import softmax_loss as softmax_loss
+from jaxrank._src.softmax_losses import unique_softmax_loss as unique_softmax_loss
 from jaxrank._src.types import HingeMethod as HingeMethod
 from jaxrank._src.types import Reduction as Reduction
 
@@ -36,4 +43,9 @@ __all__ = [
     "pairwise_logistic_loss",
     "pairwise_mean_squared_error",
     "pairwise_soft_zero_one_loss",
+    "pointwise_mse_loss",
+    "pointwise_sigmoid_loss",
+    "poly1_softmax_loss",
+    "softmax_loss",
+    "unique_softmax_loss",
 ]

@@ -22,6 +22,11 @@ from jaxrank.losses import PairwiseHingeLoss as PairwiseHingeLoss
 from jaxrank.losses import PairwiseLogisticLoss as PairwiseLogisticLoss
 from jaxrank.losses import PairwiseMeanSquaredError as PairwiseMeanSquaredError
 from jaxrank.losses import PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss
+from jaxrank.losses import PointwiseMSELoss as PointwiseMSELoss
+from jaxrank.losses import PointwiseSigmoidLoss as PointwiseSigmoidLoss
+from jaxrank.losses import Poly1SoftmaxLoss as Poly1SoftmaxLoss
+from jaxrank.losses import SoftmaxLoss as SoftmaxLoss
+from jaxrank.losses import UniqueSoftmaxLoss as UniqueSoftmaxLoss
 from jaxrank.losses import list_mle_loss as list_mle_loss
 from jaxrank.losses import pairwise_hinge_loss as pairwise_hinge_loss
 from jaxrank.losses import pairwise_logistic_loss as pairwise_logistic_loss
@@ -48,6 +53,11 @@ __all__ = [
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
     "PairwiseSoftZeroOneLoss",
+    "PointwiseMSELoss",
+    "PointwiseSigmoidLoss",
+    "Poly1SoftmaxLoss",
+    "SoftmaxLoss",
+    "UniqueSoftmaxLoss",
     "as_optax_loss",
     "data",
     "list_mle_loss",

@@ -8,7 +8,12 @@ from jaxrank._src.loss_classes import (
 from jaxrank._src.loss_classes import (
     PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss,
 )
+from jaxrank._src.loss_classes import PointwiseMSELoss as PointwiseMSELoss
+from jaxrank._src.loss_classes import PointwiseSigmoidLoss as PointwiseSigmoidLoss
+from jaxrank._src.loss_classes import Poly1SoftmaxLoss as Poly1SoftmaxLoss
 from jaxrank._src.loss_classes import RankingLoss as RankingLoss
+from jaxrank._src.loss_classes import SoftmaxLoss as SoftmaxLoss
+from jaxrank._src.loss_classes import UniqueSoftmaxLoss as UniqueSoftmaxLoss
 from jaxrank._src.losses import __doc__ as __doc__
 from jaxrank._src.losses import list_mle_loss as list_mle_loss
 from jaxrank._src.losses import pairwise_hinge_loss as pairwise_hinge_loss
@@ -36,6 +41,11 @@ __all__ = [
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
     "PairwiseSoftZeroOneLoss",
+    "PointwiseMSELoss",
+    "PointwiseSigmoidLoss",
+    "Poly1SoftmaxLoss",
+    "SoftmaxLoss",
+    "UniqueSoftmaxLoss",
     "RankingLoss",
     "Reduction",
     "list_mle_loss",

@@ -5,7 +5,8 @@ softmax over a list (or segment) compares every valid item with every other, and
 normaliser crosses a segment. The numbers are rax 0.4.0's (``rax.softmax_loss``,
 ``rax.poly1_softmax_loss``, ``rax.unique_softmax_loss``), with jaxrank's conventions
 (:mod:`jaxrank.losses`) for ignored items (a negative label or a False ``where``),
-empty lists (0, gradient 0) and non-finite scores (NaN for the list, gradient 0).
+empty lists (0, gradient 0) and non-finite scores (NaN for the list, gradient 0;
+with ``segments`` the whole row is NaN, every segment of it included).
 
 Layout of the unreduced losses (``reduction="none"``): the leading shape ``(...)``,
 one loss per list; with ``segments``, the scores' shape ``(..., n)``, each segment's

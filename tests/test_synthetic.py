@@ -10,6 +10,7 @@ from jaxrank import data
 
 def test_public_names():
     assert sorted(data.__all__) == [
+        "PackedLists",
         "PaddedLists",
         "RankingDataset",
         "batches",
@@ -17,6 +18,7 @@ def test_public_names():
         "default_list_sizes",
         "load_svmlight",
         "make_synthetic",
+        "pack_lists",
         "pad_lists",
         "scatter_scores",
     ]

@@ -34,6 +34,11 @@ from jaxrank.losses import PairwiseHingeLoss as PairwiseHingeLoss
 from jaxrank.losses import PairwiseLogisticLoss as PairwiseLogisticLoss
 from jaxrank.losses import PairwiseMeanSquaredError as PairwiseMeanSquaredError
 from jaxrank.losses import PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss
+from jaxrank.losses import PointwiseMSELoss as PointwiseMSELoss
+from jaxrank.losses import PointwiseSigmoidLoss as PointwiseSigmoidLoss
+from jaxrank.losses import Poly1SoftmaxLoss as Poly1SoftmaxLoss
+from jaxrank.losses import SoftmaxLoss as SoftmaxLoss
+from jaxrank.losses import UniqueSoftmaxLoss as UniqueSoftmaxLoss
 from jaxrank.losses import approx_mrr_loss as approx_mrr_loss
 from jaxrank.losses import approx_ndcg_loss as approx_ndcg_loss
 from jaxrank.losses import list_mle_loss as list_mle_loss
@@ -41,6 +46,11 @@ from jaxrank.losses import pairwise_hinge_loss as pairwise_hinge_loss
 from jaxrank.losses import pairwise_logistic_loss as pairwise_logistic_loss
 from jaxrank.losses import pairwise_mean_squared_error as pairwise_mean_squared_error
 from jaxrank.losses import pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss
+from jaxrank.losses import pointwise_mse_loss as pointwise_mse_loss
+from jaxrank.losses import pointwise_sigmoid_loss as pointwise_sigmoid_loss
+from jaxrank.losses import poly1_softmax_loss as poly1_softmax_loss
+from jaxrank.losses import softmax_loss as softmax_loss
+from jaxrank.losses import unique_softmax_loss as unique_softmax_loss
 
 try:
     __version__ = version("jaxrank")
@@ -65,6 +75,11 @@ __all__ = [
     "approx_ranks",
     "approx_t12n",
     "approximate_metric_loss",
+    "PointwiseMSELoss",
+    "PointwiseSigmoidLoss",
+    "Poly1SoftmaxLoss",
+    "SoftmaxLoss",
+    "UniqueSoftmaxLoss",
     "as_optax_loss",
     "bound_cutoff",
     "bound_metric_loss",
@@ -80,4 +95,9 @@ __all__ = [
     "pairwise_logistic_loss",
     "pairwise_mean_squared_error",
     "pairwise_soft_zero_one_loss",
+    "pointwise_mse_loss",
+    "pointwise_sigmoid_loss",
+    "poly1_softmax_loss",
+    "softmax_loss",
+    "unique_softmax_loss",
 ]

@@ -12,7 +12,12 @@ from jaxrank._src.loss_classes import (
 from jaxrank._src.loss_classes import (
     PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss,
 )
+from jaxrank._src.loss_classes import PointwiseMSELoss as PointwiseMSELoss
+from jaxrank._src.loss_classes import PointwiseSigmoidLoss as PointwiseSigmoidLoss
+from jaxrank._src.loss_classes import Poly1SoftmaxLoss as Poly1SoftmaxLoss
 from jaxrank._src.loss_classes import RankingLoss as RankingLoss
+from jaxrank._src.loss_classes import SoftmaxLoss as SoftmaxLoss
+from jaxrank._src.loss_classes import UniqueSoftmaxLoss as UniqueSoftmaxLoss
 from jaxrank._src.losses import __doc__ as __doc__
 from jaxrank._src.losses import list_mle_loss as list_mle_loss
 from jaxrank._src.losses import pairwise_hinge_loss as pairwise_hinge_loss
@@ -23,6 +28,13 @@ from jaxrank._src.losses import (
 from jaxrank._src.losses import (
     pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss,
 )
+from jaxrank._src.pointwise_losses import pointwise_mse_loss as pointwise_mse_loss
+from jaxrank._src.pointwise_losses import (
+    pointwise_sigmoid_loss as pointwise_sigmoid_loss,
+)
+from jaxrank._src.softmax_losses import poly1_softmax_loss as poly1_softmax_loss
+from jaxrank._src.softmax_losses import softmax_loss as softmax_loss
+from jaxrank._src.softmax_losses import unique_softmax_loss as unique_softmax_loss
 from jaxrank._src.types import HingeMethod as HingeMethod
 from jaxrank._src.types import Reduction as Reduction
 
@@ -35,6 +47,11 @@ __all__ = [
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
     "PairwiseSoftZeroOneLoss",
+    "PointwiseMSELoss",
+    "PointwiseSigmoidLoss",
+    "Poly1SoftmaxLoss",
+    "SoftmaxLoss",
+    "UniqueSoftmaxLoss",
     "RankingLoss",
     "Reduction",
     "approx_mrr_loss",
@@ -44,4 +61,9 @@ __all__ = [
     "pairwise_logistic_loss",
     "pairwise_mean_squared_error",
     "pairwise_soft_zero_one_loss",
+    "pointwise_mse_loss",
+    "pointwise_sigmoid_loss",
+    "poly1_softmax_loss",
+    "softmax_loss",
+    "unique_softmax_loss",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import numbers
 import warnings
 from collections.abc import Callable
@@ -517,3 +518,18 @@ def check_segments(segments, scores: jax.Array) -> jax.Array | None:
             f"sub-list); received {describe(segments)}."
         )
     return segments
+
+
+def check_finite_number(name: str, value) -> float:
+    """Returns ``value`` as a Python float after checking it is a static, finite
+    real number (a loss's mixing coefficient such as poly1's ``epsilon``)."""
+    if isinstance(value, str | bytes | bool) or not isinstance(
+        value, numbers.Real | np.floating | np.integer
+    ):
+        raise TypeError(
+            f"`{name}` must be a static finite Python number; received "
+            f"{type(value).__name__} {value!r}."
+        )
+    if not math.isfinite(float(value)):
+        raise ValueError(f"`{name}` must be finite; received {name}={value!r}.")
+    return float(value)

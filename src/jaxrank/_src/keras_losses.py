@@ -40,6 +40,9 @@ from jaxrank._src.keras_config import (
     serialize_lambda_weights,
 )
 
+# Options that may hold a callable, saved through Keras's serialisation.
+_FUNCTION_OPTIONS = ("label_fn", "gain_fn")
+
 
 def _is_batch_vector(sample_weight, y_pred) -> bool:
     """A rank-1 ``(batch,)`` weight of a ``(batch, list_size)`` batch whose sizes are
@@ -109,6 +112,9 @@ class RankingLoss(keras.losses.Loss):
             config["lambda_weights"] = serialize_lambda_weights(
                 config["lambda_weights"]
             )
+        for field in _FUNCTION_OPTIONS:  # a callable label_fn/gain_fn, not a name
+            if callable(config.get(field)):
+                config[field] = keras.saving.serialize_keras_object(config[field])
         return config
 
     @classmethod
@@ -119,6 +125,9 @@ class RankingLoss(keras.losses.Loss):
             config["lambda_weights"] = deserialize_lambda_weights(
                 config["lambda_weights"]
             )
+        for field in _FUNCTION_OPTIONS:
+            if isinstance(config.get(field), dict):
+                config[field] = keras.saving.deserialize_keras_object(config[field])
         return cls(**config)
 
 
@@ -164,3 +173,45 @@ class PairwiseMeanSquaredError(RankingLoss):
 @keras_class(loss_classes.ListMLELoss, "jaxrank.losses", _DOC)
 class ListMLELoss(RankingLoss):
     per_list = True
+
+
+_RAX_DOC = """{name} as a ``keras.losses.Loss``, with the numbers of rax 0.4.0's loss.
+
+    It takes the constructor arguments of :class:`{public}.{name}` and computes with
+    it: see that class for the definition, the arguments and the conventions, and
+    :mod:`jaxrank.keras.losses` for how Keras weights and reduces. A callable
+    ``label_fn``/``gain_fn`` is saved through Keras's serialisation (register it
+    with ``keras.saving.register_keras_serializable``).
+
+    Examples:
+      >>> import keras
+      >>> from jaxrank.keras import losses
+      >>> loss = losses.{name}(reduction="sum")
+      >>> isinstance(loss, keras.losses.Loss), loss.get_config()["reduction"]
+      (True, 'sum')
+    """
+
+
+@keras_class(loss_classes.SoftmaxLoss, "jaxrank.losses", _RAX_DOC)
+class SoftmaxLoss(RankingLoss):
+    per_list = True
+
+
+@keras_class(loss_classes.Poly1SoftmaxLoss, "jaxrank.losses", _RAX_DOC)
+class Poly1SoftmaxLoss(RankingLoss):
+    per_list = True
+
+
+@keras_class(loss_classes.UniqueSoftmaxLoss, "jaxrank.losses", _RAX_DOC)
+class UniqueSoftmaxLoss(RankingLoss):
+    per_list = True
+
+
+@keras_class(loss_classes.PointwiseSigmoidLoss, "jaxrank.losses", _RAX_DOC)
+class PointwiseSigmoidLoss(RankingLoss):
+    pass
+
+
+@keras_class(loss_classes.PointwiseMSELoss, "jaxrank.losses", _RAX_DOC)
+class PointwiseMSELoss(RankingLoss):
+    pass

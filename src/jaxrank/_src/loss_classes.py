@@ -31,6 +31,13 @@ from jaxrank._src.losses import (
     pairwise_mean_squared_error,
     pairwise_soft_zero_one_loss,
 )
+from jaxrank._src.metric_classes import GAIN_FUNCTIONS
+from jaxrank._src.pointwise_losses import pointwise_mse_loss, pointwise_sigmoid_loss
+from jaxrank._src.softmax_losses import (
+    poly1_softmax_loss,
+    softmax_loss,
+    unique_softmax_loss,
+)
 from jaxrank._src.types import HingeMethod, Reduction
 
 _COMMON_ARGS = """reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
@@ -407,3 +414,167 @@ class ApproxMRRLoss(_ApproxMetricLoss):
     """
 
     loss_fn = staticmethod(approx_mrr_loss)
+
+
+@_documented
+class SoftmaxLoss(RankingLoss):
+    r"""Softmax (ListNet) loss as a class, with the numbers of ``rax.softmax_loss``.
+
+    .. math:: L = -\sum_i t_i \log \operatorname{softmax}(s)_i, \qquad
+              t = \operatorname{label\_fn}(w \odot y)
+
+    One loss per list: ``reduction="none"`` returns ``(batch,)``. ``sample_weight``
+    multiplies the labels, as rax's ``weights``. See :func:`jaxrank.softmax_loss`
+    for the conventions and ``"mean"`` (rax's mean over non-empty lists).
+
+    Args:
+      label_fn: optional ``fn(labels, *, where)`` giving the targets (default: the
+        weighted labels as they are).
+      <common args>
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> y_true = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, -1.0]])
+      >>> y_pred = np.array([[2.0, 1.0, 0.0], [0.0, 0.0, 5.0]])
+      >>> jaxrank.SoftmaxLoss(reduction="none")(y_true, y_pred)
+      Array([0.40760595, 1.3862944 ], dtype=float32)
+    """
+
+    loss_fn = staticmethod(softmax_loss)
+
+    def __init__(
+        self,
+        label_fn=None,
+        reduction: Reduction | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if label_fn is not None:
+            checks.check_function("label_fn", label_fn, "None or a function")
+        super().__init__(reduction, name, dtype, label_fn=label_fn)
+
+
+@_documented
+class Poly1SoftmaxLoss(RankingLoss):
+    r"""Poly-1 softmax loss as a class, with the numbers of
+    ``rax.poly1_softmax_loss``.
+
+    .. math:: L = L_{\text{softmax}} + \epsilon\,(1 - p_t)
+
+    One loss per list; see :func:`jaxrank.poly1_softmax_loss` and
+    :class:`SoftmaxLoss`.
+
+    Args:
+      epsilon: finite float, the weight of the poly-1 term (default 1).
+      <common args>
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> loss = jaxrank.Poly1SoftmaxLoss(epsilon=0.5)
+      >>> print(f"{loss(np.array([1.0, 0.0, 0.0]), np.array([2.0, 1.0, 0.0])):.4f}")
+      0.5750
+    """
+
+    loss_fn = staticmethod(poly1_softmax_loss)
+
+    def __init__(
+        self,
+        epsilon: float = 1.0,
+        reduction: Reduction | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        epsilon = checks.check_finite_number("epsilon", epsilon)
+        super().__init__(reduction, name, dtype, epsilon=epsilon)
+
+
+@_documented
+class UniqueSoftmaxLoss(RankingLoss):
+    r"""Unique softmax loss as a class, with the numbers of
+    ``rax.unique_softmax_loss``.
+
+    .. math:: L = -\sum_i g(y_i) \log \frac{e^{s_i}}
+              {e^{s_i} + \sum_{j: y_j < y_i} e^{s_j}}
+
+    One loss per list; see :func:`jaxrank.unique_softmax_loss`.
+
+    Args:
+      gain_fn: ``"exp2"`` (default, ``2**y - 1``), ``"identity"``, an elementwise
+        callable, or None for no gain; kept as given in :meth:`get_config`.
+      <common args>
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> loss = jaxrank.UniqueSoftmaxLoss(reduction="sum")
+      >>> print(f"{loss(np.array([2.0, 1.0, 0.0]), np.array([1.0, 2.0, 0.0])):.4f}")
+      4.3497
+    """
+
+    loss_fn = staticmethod(unique_softmax_loss)
+
+    def __init__(
+        self,
+        gain_fn="exp2",
+        reduction: Reduction | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        function = None
+        if gain_fn is not None:
+            function = checks.check_named_function("gain_fn", gain_fn, GAIN_FUNCTIONS)
+        super().__init__(reduction, name, dtype, gain_fn=function)
+        self.gain_choice = gain_fn
+
+    def _arguments(self) -> dict[str, Any]:
+        return {**super()._arguments(), "gain_fn": self.gain_choice}
+
+
+@_documented
+class PointwiseSigmoidLoss(RankingLoss):
+    r"""Pointwise sigmoid cross-entropy as a class, with the numbers of
+    ``rax.pointwise_sigmoid_loss``.
+
+    .. math:: \ell_i = -y_i \log \sigma(s_i) - (1 - y_i) \log(1 - \sigma(s_i))
+
+    Per item, labels clipped to :math:`[0, 1]`; see
+    :func:`jaxrank.pointwise_sigmoid_loss` (``"mean"`` averages over valid items).
+
+    Args:
+      <common args>
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> loss = jaxrank.PointwiseSigmoidLoss(reduction="none")
+      >>> loss(np.array([[1.0, 0.0, -1.0]]), np.array([[0.0, 2.0, -1.0]]))
+      Array([[0.6931472, 2.126928 , 0.       ]], dtype=float32)
+    """
+
+    loss_fn = staticmethod(pointwise_sigmoid_loss)
+
+
+@_documented
+class PointwiseMSELoss(RankingLoss):
+    r"""Pointwise squared error as a class, with the numbers of
+    ``rax.pointwise_mse_loss``.
+
+    .. math:: \ell_i = (s_i - y_i)^2
+
+    Per item; see :func:`jaxrank.pointwise_mse_loss` (``"mean"`` averages over
+    valid items).
+
+    Args:
+      <common args>
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> loss = jaxrank.PointwiseMSELoss(reduction="mean")
+      >>> print(loss(np.array([1.0, 0.0, -1.0]), np.array([0.5, 2.0, 9.0])))
+      2.125
+    """
+
+    loss_fn = staticmethod(pointwise_mse_loss)

@@ -46,6 +46,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxrank._src import checks, hinge_allpairs, hinge_sorted, pair_blocks, ranking
+from jaxrank._src import segments as segment_ops
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import safe_divide, scale_for_temperature
@@ -485,32 +486,46 @@ _LIST_MLE_EPSILON = 1e-10
 _LIST_MLE_FILL = -1e9
 
 
-def _list_mle_losses(scores, labels, valid, temperature):
-    """Per-list negative log-likelihoods ``(...)`` with keras_rs's arithmetic."""
+def _list_mle_losses(scores, labels, valid, temperature, ids=None):
+    """Per-list negative log-likelihoods ``(...)`` with keras_rs's arithmetic; given
+    dense segment ids, per-segment ones at each segment's first valid item."""
     dtype = scores.dtype
     fill = jnp.full((), _LIST_MLE_FILL, dtype)
-    # keras_rs's order: decreasing label, equal labels in list order, ignored last.
-    order = ranking.rank_order(labels, valid)
+    # keras_rs's order: decreasing label, equal labels in list order, ignored last
+    # (with segments: segment after segment, each in that order).
+    order = ranking.rank_order(labels, valid, segments=ids)
     ranked_valid = jnp.take_along_axis(valid, order, axis=-1)
     # Scaled by a power of two for T > 1, so that s - top cannot overflow either.
     scores, temperature = scale_for_temperature(scores, temperature)
     scores = jnp.take_along_axis(scores, order, axis=-1)
-    has_items = jnp.any(valid, axis=-1, keepdims=True)
-    # The largest valid score, however negative (keras_rs's fill is no floor here: a
-    # list far below it stays shift-invariant).
     lowest = jnp.full((), -jnp.inf, dtype)
-    top = jnp.max(
-        jnp.where(ranked_valid, scores, lowest), axis=-1, keepdims=True, initial=lowest
-    )
+    valid_scores = jnp.where(ranked_valid, scores, lowest)
+    if ids is None:
+        has_items = jnp.any(valid, axis=-1, keepdims=True)
+        # The largest valid score, however negative (keras_rs's fill is no floor
+        # here: a list far below it stays shift-invariant).
+        top = jnp.max(valid_scores, axis=-1, keepdims=True, initial=lowest)
+    else:
+        ranked_ids = jnp.take_along_axis(ids, order, axis=-1)
+        top = segment_ops.segment_max(valid_scores, ranked_ids)
+        has_items = top > lowest
     top = jnp.where(has_items, top, jnp.zeros((), dtype))
     # Shifted by the largest, exp cannot overflow (the log-sum-exp trick); shifted
     # before the division by T, s / T cannot overflow first.
     logits = (scores - top) / jnp.asarray(temperature, dtype)
     logits = jnp.where(ranked_valid, logits, fill)
-    tail_sums = jnp.flip(jnp.cumsum(jnp.flip(jnp.exp(logits), -1), axis=-1), -1)
+    if ids is None:
+        tail_sums = jnp.flip(jnp.cumsum(jnp.flip(jnp.exp(logits), -1), axis=-1), -1)
+    else:
+        tail_sums = segment_ops.run_scan(
+            jnp.add, jnp.exp(logits), ranked_ids, reverse=True
+        )
     log_probs = logits - jnp.log(tail_sums + jnp.asarray(_LIST_MLE_EPSILON, dtype))
     log_probs = jnp.where(ranked_valid, log_probs, jnp.zeros((), dtype))
-    return -jnp.sum(log_probs, axis=-1)
+    if ids is None:
+        return -jnp.sum(log_probs, axis=-1)
+    in_list_order = jnp.take_along_axis(log_probs, jnp.argsort(order, axis=-1), -1)
+    return -segment_ops.segment_totals(in_list_order, ids, valid)
 
 
 def list_mle_loss(
@@ -521,6 +536,7 @@ def list_mle_loss(
     weights: ArrayLike | None = None,
     temperature: float = 1.0,
     reduction: Reduction | None = "sum_over_batch_size",
+    segments: ArrayLike | None = None,
 ) -> jax.Array:
     r"""ListMLE loss, with the numbers of ``keras_rs.losses.ListMLELoss``.
 
@@ -548,6 +564,13 @@ def list_mle_loss(
     the leading shape and weights are per list. Other conventions are those of
     :mod:`jaxrank.losses`.
 
+    With ``segments``, each segment of a list is ranked and normalised on its own
+    (one sort by (segment, label), a reverse cumulative sum restarted at each
+    segment, :math:`O(n)` memory): ``"none"`` returns the scores' shape with each
+    segment's loss at its first valid item (0 elsewhere, rax's layout), ``"mean"``
+    divides by the number of segments with a valid item (rax's mean), and
+    ``"sum_over_batch_size"`` by the number of items.
+
     Args:
       scores: ``(..., n)`` floating scores; the last axis is the list.
       labels: ``(..., n)`` relevance labels (integer or float); negative = ignore.
@@ -559,10 +582,12 @@ def list_mle_loss(
       reduction: ``"sum_over_batch_size"`` (default) or ``"mean"`` (both divide by
         the number of lists), ``"sum"``, ``"mean_with_sample_weight"``,
         ``"none"``/``None`` (per-list losses of the leading shape).
+      segments: optional ``(..., n)`` integer segment ids: items of one list with
+        equal ids form one sub-list with a loss of its own.
 
     Returns:
       A scalar, or per-list losses of shape ``scores.shape[:-1]`` for
-      ``reduction="none"``.
+      ``reduction="none"`` (the scores' shape with ``segments``).
 
     Raises:
       TypeError, ValueError: at trace time, for inputs of the wrong dtype or shape,
@@ -585,6 +610,20 @@ def list_mle_loss(
     inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
     shape = kernel_scores.shape
     checks.check_list_weights(weights, shape)
+    segments = checks.check_segments(segments, kernel_scores)
+    if segments is not None:
+        ids = segment_ops.dense_ids(segments)
+        losses = _list_mle_losses(
+            kernel_scores, inputs.label_keys, inputs.valid, temperature, ids
+        )
+        return reduce_losses(
+            losses,
+            reduction,
+            weights=inputs.weights,
+            nonfinite=nonfinite[..., None],
+            weight_sum=inputs.weight_sum,
+            mean_count=jnp.sum(segment_ops.first_valid_item(ids, inputs.valid)),
+        )
     losses = _list_mle_losses(
         kernel_scores, inputs.label_keys, inputs.valid, temperature
     )

@@ -34,6 +34,7 @@ def reduce_losses(
     valid: jax.Array | None = None,
     nonfinite: jax.Array | None = None,
     weight_sum: jax.Array | None = None,
+    mean_count: jax.Array | None = None,
 ) -> jax.Array:
     """Weights ``losses`` and reduces them as ``reduction`` says (module docstring).
 
@@ -47,6 +48,8 @@ def reduce_losses(
         reported as NaN (a list with a non-finite valid score).
       weight_sum: the divisor of ``"mean_with_sample_weight"``, or None (no weights
         given) to divide by the number of entries.
+      mean_count: optional divisor of ``"mean"`` in place of the number of entries
+        (the losses rax's mean averages over: valid items, non-empty lists).
 
     Returns:
       The weighted losses for ``"none"``, else a scalar.
@@ -65,6 +68,8 @@ def reduce_losses(
         return total
     if reduction == "mean_with_sample_weight" and weight_sum is not None:
         divisor = weight_sum
+    elif reduction == "mean" and mean_count is not None:
+        divisor = mean_count.astype(weighted.dtype)
     else:
         divisor = jnp.asarray(math.prod(weighted.shape), weighted.dtype)
     # The fill is no function of `total` to differentiate: the gradient stays 0.

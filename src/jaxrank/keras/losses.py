@@ -9,7 +9,12 @@ from jaxrank._src.keras_losses import (
 from jaxrank._src.keras_losses import (
     PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss,
 )
+from jaxrank._src.keras_losses import PointwiseMSELoss as PointwiseMSELoss
+from jaxrank._src.keras_losses import PointwiseSigmoidLoss as PointwiseSigmoidLoss
+from jaxrank._src.keras_losses import Poly1SoftmaxLoss as Poly1SoftmaxLoss
 from jaxrank._src.keras_losses import RankingLoss as RankingLoss
+from jaxrank._src.keras_losses import SoftmaxLoss as SoftmaxLoss
+from jaxrank._src.keras_losses import UniqueSoftmaxLoss as UniqueSoftmaxLoss
 from jaxrank._src.keras_losses import __doc__ as __doc__
 
 __all__ = [
@@ -18,5 +23,10 @@ __all__ = [
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
     "PairwiseSoftZeroOneLoss",
+    "PointwiseMSELoss",
+    "PointwiseSigmoidLoss",
+    "Poly1SoftmaxLoss",
+    "SoftmaxLoss",
+    "UniqueSoftmaxLoss",
     "RankingLoss",
 ]

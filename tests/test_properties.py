@@ -1505,6 +1505,15 @@ def _scalar_bads(kind, arg):
     """Wrong values of a static option ``arg`` of ``kind``."""
     default = metrics.default_gain_fn if "gain" in arg else metrics.default_discount_fn
     common = [Bad("string", "1"), Bad("dict", {"a": 1}), Bad("list", [1, 2])]
+    positive_ints = common + [
+        Bad("zero", 0),
+        Bad("negative", -1),
+        Bad("float", 1.5),
+        Bad("integral float", 2.0),
+        Bad("bool", True),
+        Bad("array", np.array([1, 2])),
+        Bad("numpy int", np.int64(2), "same", same_as=2),
+    ]
     return {
         "temperature": common
         + [
@@ -1535,16 +1544,10 @@ def _scalar_bads(kind, arg):
             Bad("int", 1),
             Bad("array", np.array(["sorted", "auto"])),
         ],
-        "positive int": common
-        + [
-            Bad("zero", 0),
-            Bad("negative", -1),
-            Bad("float", 1.5),
-            Bad("integral float", 2.0),
-            Bad("bool", True),
-            Bad("array", np.array([1, 2])),
-            Bad("numpy int", np.int64(2), "same", same_as=2),
-        ],
+        "positive int": positive_ints,
+        # A metric function's `k` may also be a tuple/list of cut-offs.
+        "cut-offs": [bad for bad in positive_ints if bad.label != "list"]
+        + [Bad("list with a float", [1, 2.5]), Bad("empty list", [])],
         "seed": [Bad("string", "1"), Bad("float", 1.5), Bad("list", [1])],
         "lambda_weights": common
         + [
@@ -1687,7 +1690,7 @@ ERROR_TARGETS = {
             "labels": _array("real", Y2, True),
             "where": _array("bool", M2),
             "weights": _array("real", W2),
-            "k": "positive int",
+            "k": "cut-offs",
             "key": "key",
             "gain_fn": "elementwise",
             "discount_fn": "elementwise",
@@ -1696,7 +1699,7 @@ ERROR_TARGETS = {
     ),
     "reciprocal_rank": (
         _function_target(metrics.reciprocal_rank),
-        {"k": "positive int", "where": _array("bool", M2)},
+        {"k": "cut-offs", "where": _array("bool", M2)},
     ),
     "average_precision": (
         _function_target(metrics.average_precision),

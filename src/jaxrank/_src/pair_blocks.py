@@ -129,12 +129,14 @@ def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:
 
 
 class _Items(NamedTuple):
-    """The per-item arrays of some rows (or of all columns) of the pair matrix."""
+    """The per-item arrays of some rows (or of all columns) of the pair matrix;
+    ``segment`` holds run ids when pairs must not cross segments, else None."""
 
     scores: jax.Array
     labels: jax.Array
     valid: jax.Array
     features: tuple[jax.Array, ...]
+    segment: jax.Array | None = None
 
 
 def _slab(term, temperature, lambda_weight, rows: _Items, cols: _Items):
@@ -145,6 +147,8 @@ def _slab(term, temperature, lambda_weight, rows: _Items, cols: _Items):
     counted = rows.valid[..., :, None] & cols.valid[..., None, :]
     if term.ordered:
         counted = counted & (dy > 0)
+    if rows.segment is not None:
+        counted = counted & (rows.segment[..., :, None] == cols.segment[..., None, :])
     weights = None
     if lambda_weight is not None:
         weights = lambda_weight.pair_weights(
@@ -269,4 +273,186 @@ def pair_losses(
     block = block_size_for(scores.shape, block_size)
     return _jit_pair_losses(
         term, temperature, lambda_weights, block, scores, labels, valid, features
+    )
+
+
+# The band kernel: rows per block, partners per window, and the blocks computed at
+# once (a block whose segments are long loops over more windows than its peers; a
+# chunk of blocks runs as many windows as its longest, so chunks bound that waste).
+BAND_ROWS = 32
+BAND_WIDTH = 64
+_BAND_CHUNK = 64
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def _runs(segments: jax.Array):
+    """Each list sorted (stably) by segment id, then all lists laid end to end.
+
+    Returns ``(order, run, start, end)``: the ``(..., n)`` sorting permutation, and
+    for every item of the flat sorted sequence its run id (a run = one segment of
+    one list) and the positions where its run starts and ends (one past the last).
+    """
+    shape = segments.shape
+    order = jnp.argsort(segments, axis=-1, stable=True)
+    ids = jnp.take_along_axis(segments, order, axis=-1)
+    first = jnp.ones(shape[:-1] + (1,), bool)
+    new_run = jnp.concatenate([first, ids[..., 1:] != ids[..., :-1]], axis=-1)
+    new_run = new_run.reshape(-1)
+    total = new_run.shape[0]
+    position = jnp.arange(total, dtype=jnp.int32)
+    last = jnp.concatenate([new_run[1:], jnp.ones((1,), bool)])
+    run = jnp.cumsum(new_run, dtype=jnp.int32) - 1
+    start = lax.cummax(jnp.where(new_run, position, 0), axis=0)
+    end = lax.cummin(jnp.where(last, position + 1, total), axis=0, reverse=True)
+    return order, run, start, end
+
+
+def _over_windows(accumulate, init, cols, lo, count, width):
+    """``acc = accumulate(acc, window)`` over ``count`` windows of ``width`` partners
+    from position ``lo`` of the padded ``cols`` (a pytree of flat arrays)."""
+
+    def body(t, acc):
+        start = lo + t * width
+        window = jax.tree.map(lambda a: lax.dynamic_slice_in_dim(a, start, width), cols)
+        return accumulate(acc, window)
+
+    return lax.fori_loop(0, count, body, init)
+
+
+def _over_blocks(fn, blocks, lo, count):
+    """``fn(block, lo, count)`` on every row block (leading axes), chunks at a time."""
+    blocked = (blocks, lo, count)
+    if lo.shape[0] <= _BAND_CHUNK:
+        return jax.vmap(fn)(*blocked)
+    return lax.map(lambda args: fn(*args), blocked, batch_size=_BAND_CHUNK)
+
+
+def _band_blocks(x: jax.Array, num_blocks: int, rows: int) -> jax.Array:
+    """The first ``num_blocks`` blocks of ``rows`` items of a padded flat array."""
+    return x[: num_blocks * rows].reshape(num_blocks, rows)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
+def _band_losses(term, temperature, rows, width, scores, labels, valid, run, lo, count):
+    cols = _Items(scores, labels, valid, (), run)
+    blocks = jax.tree.map(lambda a: _band_blocks(a, lo.shape[0], rows), cols)
+
+    def block_losses(block, lo, count):
+        def accumulate(acc, window):
+            return acc + _slab_losses(term, temperature, None, block, window)
+
+        return _over_windows(
+            accumulate, jnp.zeros_like(block.scores), cols, lo, count, width
+        )
+
+    return _over_blocks(block_losses, blocks, lo, count).reshape(-1)
+
+
+def _band_losses_fwd(term, temperature, rows, width, *arrays):
+    return _band_losses(term, temperature, rows, width, *arrays), arrays
+
+
+def _band_losses_bwd(term, temperature, rows, width, arrays, cotangent):
+    scores, labels, valid, run, lo, count = arrays
+    cotangent = jnp.pad(cotangent, (0, scores.shape[0] - cotangent.shape[0]))
+    cols = (_Items(scores, labels, valid, (), run), cotangent)
+    blocks = jax.tree.map(lambda a: _band_blocks(a, lo.shape[0], rows), cols)
+
+    def block_grad(block, lo, count):
+        items, g = block
+
+        def accumulate(acc, window):
+            partners, partner_g = window
+            # a_kj over the block's rows k (as first), then a_ik (k as second).
+            as_first = _slab_slopes(term, temperature, None, items, partners, g)
+            as_second = _slab_slopes(
+                term, temperature, None, partners, items, partner_g
+            )
+            return acc + jnp.sum(as_first, axis=-1) - jnp.sum(as_second, axis=-2)
+
+        return _over_windows(accumulate, jnp.zeros_like(g), cols, lo, count, width)
+
+    grad = _over_blocks(block_grad, blocks, lo, count).reshape(-1)
+    grad = jnp.pad(grad, (0, scores.shape[0] - grad.shape[0]))
+    grad = grad / jnp.asarray(temperature, grad.dtype)
+    return grad.astype(scores.dtype), None, None, None, None, None
+
+
+_band_losses.defvjp(_band_losses_fwd, _band_losses_bwd)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _segment_pair_losses(term, temperature, rows, width, scores, labels, valid, ids):
+    shape = scores.shape
+    order, run, start, end = _runs(ids)
+    total = run.shape[0]
+    num_blocks = _ceil_div(total, rows)
+    # Each block's partners are the items of its rows' segments: [lo, hi).
+    first_row = jnp.arange(num_blocks, dtype=jnp.int32) * rows
+    last_row = jnp.minimum(first_row + rows - 1, total - 1)
+    lo = start[first_row]
+    count = _ceil_div(end[last_row] - lo, width)
+    # Padding of invalid items: every window of every block lies inside the arrays.
+    pad = num_blocks * rows + width - total
+
+    def flat_sorted(x, fill):
+        x = jnp.take_along_axis(x, order, axis=-1).reshape(-1)
+        return jnp.pad(x, (0, pad), constant_values=fill)
+
+    losses = _band_losses(
+        term,
+        temperature,
+        rows,
+        width,
+        flat_sorted(scores, 0),
+        flat_sorted(labels, 0),
+        flat_sorted(valid, False),
+        jnp.pad(run, (0, pad), constant_values=-1),
+        lo,
+        count,
+    )
+    losses = losses[:total].reshape(shape)
+    return jnp.take_along_axis(losses, jnp.argsort(order, axis=-1), axis=-1)
+
+
+def segment_pair_losses(
+    scores: jax.Array,
+    labels: jax.Array,
+    valid: jax.Array,
+    segments: jax.Array,
+    term: PairTerm,
+    *,
+    temperature: float,
+    block_size: int | None,
+) -> jax.Array:
+    """Per-item losses ``(..., n)`` of ``term`` over the pairs within each segment.
+
+    Each list is sorted by segment id, so that a segment's items are contiguous and
+    its pairs lie in a band around the diagonal; a block of ``block_size`` rows
+    (default :data:`BAND_ROWS`) then meets only the partners between the first item
+    of its first row's segment and the last item of its last row's segment, visited
+    in windows of :data:`BAND_WIDTH`. Time is :math:`O(\\sum_k n_k (n_k + b))` for
+    segments of sizes :math:`n_k` (plus an :math:`O(n \\log n)` sort), memory
+    :math:`O(n)`; the losses are returned in list order.
+
+    Args:
+      scores, labels, valid: as for :func:`pair_losses`.
+      segments: ``(..., n)`` integer segment ids.
+      term: the pair term.
+      temperature: static Python float > 0.
+      block_size: static rows per block, or None for :data:`BAND_ROWS`.
+
+    Returns:
+      ``(..., n)`` per-item losses, 0 for invalid items; reverse-mode differentiable
+      in ``scores`` with :math:`O(n)` residuals.
+    """
+    chex.assert_equal_shape([scores, labels, valid, segments])
+    if scores.size == 0:
+        return jnp.zeros_like(scores)
+    rows = BAND_ROWS if block_size is None else int(block_size)
+    return _segment_pair_losses(
+        term, temperature, rows, BAND_WIDTH, scores, labels, valid, segments
     )

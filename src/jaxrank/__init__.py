@@ -21,11 +21,13 @@ from jaxrank.losses import ListMLELoss as ListMLELoss
 from jaxrank.losses import PairwiseHingeLoss as PairwiseHingeLoss
 from jaxrank.losses import PairwiseLogisticLoss as PairwiseLogisticLoss
 from jaxrank.losses import PairwiseMeanSquaredError as PairwiseMeanSquaredError
+from jaxrank.losses import PairwiseQRLoss as PairwiseQRLoss
 from jaxrank.losses import PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss
 from jaxrank.losses import list_mle_loss as list_mle_loss
 from jaxrank.losses import pairwise_hinge_loss as pairwise_hinge_loss
 from jaxrank.losses import pairwise_logistic_loss as pairwise_logistic_loss
 from jaxrank.losses import pairwise_mean_squared_error as pairwise_mean_squared_error
+from jaxrank.losses import pairwise_qr_loss as pairwise_qr_loss
 from jaxrank.losses import pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss
 
 try:
@@ -42,6 +44,7 @@ __all__ = [
     "PairwiseHingeLoss",
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
+    "PairwiseQRLoss",
     "PairwiseSoftZeroOneLoss",
     "as_optax_loss",
     "data",
@@ -51,5 +54,6 @@ __all__ = [
     "pairwise_hinge_loss",
     "pairwise_logistic_loss",
     "pairwise_mean_squared_error",
+    "pairwise_qr_loss",
     "pairwise_soft_zero_one_loss",
 ]

@@ -5,6 +5,7 @@ from jaxrank._src.loss_classes import PairwiseLogisticLoss as PairwiseLogisticLo
 from jaxrank._src.loss_classes import (
     PairwiseMeanSquaredError as PairwiseMeanSquaredError,
 )
+from jaxrank._src.loss_classes import PairwiseQRLoss as PairwiseQRLoss
 from jaxrank._src.loss_classes import (
     PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss,
 )
@@ -16,6 +17,7 @@ from jaxrank._src.losses import pairwise_logistic_loss as pairwise_logistic_loss
 from jaxrank._src.losses import (
     pairwise_mean_squared_error as pairwise_mean_squared_error,
 )
+from jaxrank._src.losses import pairwise_qr_loss as pairwise_qr_loss
 from jaxrank._src.losses import (
     pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss,
 )
@@ -28,6 +30,7 @@ __all__ = [
     "PairwiseHingeLoss",
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
+    "PairwiseQRLoss",
     "PairwiseSoftZeroOneLoss",
     "RankingLoss",
     "Reduction",
@@ -35,5 +38,6 @@ __all__ = [
     "pairwise_hinge_loss",
     "pairwise_logistic_loss",
     "pairwise_mean_squared_error",
+    "pairwise_qr_loss",
     "pairwise_soft_zero_one_loss",
 ]

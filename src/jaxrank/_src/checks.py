@@ -398,3 +398,23 @@ def check_segments(segments, scores: jax.Array) -> jax.Array | None:
             f"sub-list); received {describe(segments)}."
         )
     return segments
+
+
+def check_segment_options(segments, lambda_weights) -> None:
+    """Refuses lambda weights together with segments (their per-list item features,
+    such as ideal DCG, would cross the segments)."""
+    if segments is not None and lambda_weights is not None:
+        raise ValueError(
+            "`lambda_weights` cannot be combined with `segments` yet; received "
+            f"lambda_weights={lambda_weights!r} with segments."
+        )
+
+
+def check_quantile(tau) -> float:
+    """Returns ``tau`` as a Python float after checking it is a static number in
+    ``(0, 1]``."""
+    if isinstance(tau, bool) or not isinstance(tau, numbers.Real):
+        raise TypeError(f"`tau` must be a Python number in (0, 1]; received {tau!r}.")
+    if not 0.0 < float(tau) <= 1.0:
+        raise ValueError(f"`tau` must be in (0, 1]; received tau={tau!r}.")
+    return float(tau)

@@ -58,11 +58,13 @@ class PairTerm(NamedTuple):
       slope: ``df/dx (x, dy)``, elementwise (the subgradient at kinks).
       ordered: True to count pairs with ``y_i > y_j`` only; False for all pairs of
         valid items.
+      label_values: True when ``f`` reads ``dy`` as a number (not only its sign).
     """
 
     value: Callable[[jax.Array, jax.Array], jax.Array]
     slope: Callable[[jax.Array, jax.Array], jax.Array]
     ordered: bool
+    label_values: bool = False
 
 
 def _hinge(x, dy):
@@ -109,7 +111,33 @@ def _squared_slope(x, dy):
 HINGE = PairTerm(_hinge, _hinge_slope, ordered=True)
 LOGISTIC = PairTerm(_logistic, _logistic_slope, ordered=True)
 SOFT_ZERO_ONE = PairTerm(_soft_zero_one, _soft_zero_one_slope, ordered=True)
-SQUARED = PairTerm(_squared, _squared_slope, ordered=False)
+SQUARED = PairTerm(_squared, _squared_slope, ordered=False, label_values=True)
+
+
+def _quantile(x, dy, tau, squared):
+    under, over = jax.nn.relu(dy - x), jax.nn.relu(x - dy)
+    if squared:
+        under, over = jnp.square(under), jnp.square(over)
+    return tau * under + (1 - tau) * over
+
+
+def _quantile_slope(x, dy, tau, squared):
+    # Subgradient 0 at the kink x == dy, as `jax.nn.relu`.
+    under, over = (dy - x > 0).astype(x.dtype), (x - dy > 0).astype(x.dtype)
+    if squared:
+        under, over = 2 * jax.nn.relu(dy - x), 2 * jax.nn.relu(x - dy)
+    return (1 - tau) * over - tau * under
+
+
+@functools.cache
+def quantile_term(tau: float, squared: bool) -> PairTerm:
+    """The pairwise quantile-regression term of quantile ``tau``: with
+    :math:`u = \\Delta y - x`, :math:`f = \\tau\\max(0, u) + (1 - \\tau)\\max(0, -u)`,
+    each hinge squared if ``squared``. Cached, so equal options give one static
+    term (one compiled kernel)."""
+    value = functools.partial(_quantile, tau=tau, squared=squared)
+    slope = functools.partial(_quantile_slope, tau=tau, squared=squared)
+    return PairTerm(value, slope, ordered=True, label_values=True)
 
 
 def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:

@@ -60,6 +60,8 @@ def dense_ids(segments: jax.Array) -> jax.Array:
 def _per_list(op, x: jax.Array, ids: jax.Array) -> jax.Array:
     """``op(x, ids, num_segments=n)`` on every list, read back at each item."""
     n = x.shape[-1]
+    if n == 0:
+        return x
     flat_x, flat_ids = x.reshape(-1, n), ids.reshape(-1, n)
     totals = jax.vmap(lambda v, i: op(v, i, num_segments=n))(flat_x, flat_ids)
     return _take(totals, flat_ids).reshape(x.shape)

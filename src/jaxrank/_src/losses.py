@@ -481,7 +481,7 @@ def _squared_error_item_losses(scores, labels, valid, ids) -> jax.Array:
         return segment_sum(x, ids)
 
     residuals = jnp.where(valid, labels - scores, zero)
-    count = total(valid.astype(dtype))
+    count = total(valid.astype(jnp.int32)).astype(dtype)
     mean = safe_divide(total(residuals), count)
     centred = jnp.where(valid, residuals - mean, zero)
     spread = total(jnp.square(centred))

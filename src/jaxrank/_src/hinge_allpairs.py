@@ -22,7 +22,10 @@ With :math:`a_{ij} = c_{ij} [m_{ij} > 0]` (the *active* pairs) and
 A pair exactly at the kink (:math:`m_{ij} = 0`) is inactive: it adds 0 to the value and
 0 to the gradient, the subgradient ``jax.nn.relu`` picks at 0. The float expressions of
 :math:`m_{ij}` and of the label test are keras_rs's (difference, then division by
-``T``, then ``1 -``), so every pair term matches keras_rs bit for bit.
+``T``, then ``1 -``), so every pair term matches keras_rs bit for bit wherever the
+difference does not overflow: for :math:`T > 1` the scores are first scaled by a power
+of two (:func:`jaxrank._src.numerics.temperature_scaling`), which changes no bit but
+keeps :math:`s_i - s_j` and :math:`1/T` in range.
 
 **Algorithm.** A loop over the partner :math:`j` (unrolled for lists of up to 64
 items, else a ``lax.scan``) updates all items :math:`i` of all lists at once: the
@@ -45,6 +48,8 @@ import chex
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from jaxrank._src.numerics import divide_by_temperature, scale_for_temperature
 
 # Partners per scan step: XLA fuses the unrolled steps into one pass over the items.
 _UNROLL = 16
@@ -78,6 +83,7 @@ def _over_partners(step, init, *per_item):
 
 def _losses_and_counts(scores, labels, valid, temperature, with_counts):
     """:math:`\\ell` and, if ``with_counts``, :math:`C` (floats), both ``(..., n)``."""
+    scores, temperature = scale_for_temperature(scores, temperature)
     t = jnp.asarray(temperature, scores.dtype)
     zero = jnp.zeros((), scores.dtype)
     higher, lower = _role_labels(labels, valid)
@@ -121,19 +127,21 @@ def hinge_losses_allpairs_fwd(scores, labels, valid, temperature):
 
 def hinge_losses_allpairs_bwd(temperature, residuals, cotangent):
     scores, labels, valid, counts = residuals
-    t = jnp.asarray(temperature, scores.dtype)
+    scaled, scaled_temperature = scale_for_temperature(scores, temperature)
+    t = jnp.asarray(scaled_temperature, scores.dtype)
     zero = jnp.zeros((), scores.dtype)
     cotangent = cotangent.astype(scores.dtype)
     higher, lower = _role_labels(labels, valid)
 
     def step(as_lower, s_j, higher_j, g_j):
         # j is the higher item of the pair (j, k): m_jk, in the forward's expression.
-        margins = 1 - (s_j[..., None] - scores) / t
+        margins = 1 - (s_j[..., None] - scaled) / t
         active = (higher_j[..., None] - lower > 0) & (margins > 0)
         return as_lower + jnp.where(active, g_j[..., None], zero)
 
-    as_lower = _over_partners(step, jnp.zeros_like(scores), scores, higher, cotangent)
-    return (as_lower - cotangent * counts) / t, None, None
+    as_lower = _over_partners(step, jnp.zeros_like(scores), scaled, higher, cotangent)
+    grad = divide_by_temperature(as_lower - cotangent * counts, temperature)
+    return grad, None, None
 
 
 hinge_losses_allpairs.defvjp(hinge_losses_allpairs_fwd, hinge_losses_allpairs_bwd)

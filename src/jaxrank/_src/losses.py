@@ -73,9 +73,14 @@ from jaxrank._src import (
 )
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.lambda_weights import LambdaWeight
-from jaxrank._src.numerics import safe_divide
+from jaxrank._src.numerics import safe_divide, scale_for_temperature
 from jaxrank._src.reductions import reduce_losses
-from jaxrank._src.segments import dense_ids, segment_max, segment_sum
+from jaxrank._src.segments import (
+    dense_ids,
+    first_valid_item,
+    segment_max,
+    segment_sum,
+)
 from jaxrank._src.types import HingeMethod, Reduction
 
 _ARGS = """scores: ``(..., n)`` floating scores; the last axis is the list.
@@ -470,7 +475,11 @@ def _squared_error_item_losses(scores, labels, valid, ids) -> jax.Array:
 
     With residuals :math:`e = y - s` centred over the valid items,
     :math:`d = e - \\bar e`, the sum is :math:`m d_i^2 + \\sum_j v_j d_j^2` for
-    :math:`m` valid items; centring avoids the cancellation of the raw moments.
+    :math:`m` valid items; centring avoids the cancellation of the raw moments. The
+    residuals are taken relative to the list's (segment's) first valid item :math:`r`,
+    :math:`e_i = (y_i - y_r) - (s_i - s_r)` (the same :math:`d`): each difference is
+    one of the definition's, so scores and labels far from zero lose nothing that the
+    pairwise sum keeps.
     """
     dtype = scores.dtype
     zero = jnp.zeros((), dtype)
@@ -480,7 +489,13 @@ def _squared_error_item_losses(scores, labels, valid, ids) -> jax.Array:
             return jnp.sum(x, axis=-1, keepdims=True)
         return segment_sum(x, ids)
 
-    residuals = jnp.where(valid, labels - scores, zero)
+    def offsets(x):  # from the list's (or segment's) first valid item
+        if ids is None:
+            first = jnp.argmax(valid, axis=-1, keepdims=True)
+            return x - jnp.take_along_axis(x, first, axis=-1)
+        return x - total(jnp.where(first_valid_item(ids, valid), x, zero))
+
+    residuals = jnp.where(valid, offsets(labels) - offsets(scores), zero)
     count = total(valid.astype(jnp.int32)).astype(dtype)
     mean = safe_divide(total(residuals), count)
     centred = jnp.where(valid, residuals - mean, zero)
@@ -566,6 +581,11 @@ def pairwise_mean_squared_error(
     inputs, kernel_scores, nonfinite, segments = _pairwise_inputs(
         scores, labels, where, weights, segments
     )
+    # A NaN list's (or segment's) losses are replaced, and its cotangent is 0: with
+    # its scores read as 0 no intermediate overflows, so autodiff cannot make that 0
+    # a NaN.
+    zero = jnp.zeros((), kernel_scores.dtype)
+    kernel_scores = jnp.where(nonfinite, zero, kernel_scores)
     ids = None if segments is None else dense_ids(segments)
     item_losses = _squared_error_item_losses(
         kernel_scores, inputs.labels, inputs.valid, ids
@@ -665,19 +685,22 @@ def _list_mle_losses(scores, labels, valid, temperature):
     fill = jnp.full((), _LIST_MLE_FILL, dtype)
     # keras_rs's order: decreasing label, equal labels in list order, ignored last.
     order = ranking.rank_order(labels, valid)
-    logits = jnp.take_along_axis(scores, order, axis=-1)
     ranked_valid = jnp.take_along_axis(valid, order, axis=-1)
-    logits = logits / jnp.asarray(temperature, dtype)
+    # Scaled by a power of two for T > 1, so that s - top cannot overflow either.
+    scores, temperature = scale_for_temperature(scores, temperature)
+    scores = jnp.take_along_axis(scores, order, axis=-1)
     has_items = jnp.any(valid, axis=-1, keepdims=True)
-    # The largest valid logit, however negative (keras_rs's fill is no floor here: a
+    # The largest valid score, however negative (keras_rs's fill is no floor here: a
     # list far below it stays shift-invariant).
     lowest = jnp.full((), -jnp.inf, dtype)
     top = jnp.max(
-        jnp.where(ranked_valid, logits, lowest), axis=-1, keepdims=True, initial=lowest
+        jnp.where(ranked_valid, scores, lowest), axis=-1, keepdims=True, initial=lowest
     )
     top = jnp.where(has_items, top, jnp.zeros((), dtype))
-    # Shifted by the largest logit, exp cannot overflow (the log-sum-exp trick).
-    logits = jnp.where(ranked_valid, logits - top, fill)
+    # Shifted by the largest, exp cannot overflow (the log-sum-exp trick); shifted
+    # before the division by T, s / T cannot overflow first.
+    logits = (scores - top) / jnp.asarray(temperature, dtype)
+    logits = jnp.where(ranked_valid, logits, fill)
     tail_sums = jnp.flip(jnp.cumsum(jnp.flip(jnp.exp(logits), -1), axis=-1), -1)
     log_probs = logits - jnp.log(tail_sums + jnp.asarray(_LIST_MLE_EPSILON, dtype))
     log_probs = jnp.where(ranked_valid, log_probs, jnp.zeros((), dtype))

@@ -31,6 +31,12 @@ carried). One block of all rows is the dense computation. A ``jax.custom_vjp`` k
 only the ``(..., n)`` inputs between the passes and rebuilds each slab in the
 backward pass; lambda weights enter through per-item features
 (:meth:`jaxrank.LambdaWeight.item_features`), so they need no ``(n, n)`` array either.
+
+:math:`x_{ij}` is computed as ``(c s_i - c s_j) / (c T)`` with a power of two
+:math:`c` (:func:`jaxrank._src.numerics.temperature_scaling`): the same bits as
+``(s_i - s_j) / T``, but no overflow of the difference for :math:`T > 1` and no
+reciprocal flushed to 0 for :math:`T > 2^{126}`. A pair of lambda weight 0 adds 0
+(selected out, so that an overflowing term cannot make it ``0 * inf``).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxrank._src.lambda_weights import LambdaWeight
+from jaxrank._src.numerics import divide_by_temperature, scale_for_temperature
 
 # Largest pair slab, in elements, built at once by `block_size_for` (32 MiB float32).
 PAIR_BUDGET = 2**23
@@ -168,7 +175,8 @@ class _Items(NamedTuple):
 
 
 def _slab(term, temperature, lambda_weight, rows: _Items, cols: _Items):
-    """``x``, ``dy``, the counted-pair mask and the pair weights of a row slab."""
+    """``x``, ``dy``, the counted-pair mask and the pair weights of a row slab (the
+    scores and ``temperature`` scaled by :func:`scale_for_temperature`)."""
     diff = rows.scores[..., :, None] - cols.scores[..., None, :]
     x = diff / jnp.asarray(temperature, diff.dtype)
     dy = rows.labels[..., :, None] - cols.labels[..., None, :]
@@ -184,6 +192,7 @@ def _slab(term, temperature, lambda_weight, rows: _Items, cols: _Items):
             tuple(f[..., None, :] for f in cols.features),
             cols.scores.shape[-1],
         )
+        counted = counted & (weights != 0)
     return x, dy, counted, weights
 
 
@@ -224,7 +233,8 @@ def _from_blocks(x: jax.Array, n: int) -> jax.Array:
 def _pair_losses(
     term, temperature, lambda_weight, block, scores, labels, valid, features
 ):
-    cols = _Items(scores, labels, valid, features)
+    scaled, temperature = scale_for_temperature(scores, temperature)
+    cols = _Items(scaled, labels, valid, features)
     if block >= scores.shape[-1]:
         return _slab_losses(term, temperature, lambda_weight, cols, cols)
     blocks = jax.tree.map(lambda a: _to_blocks(a, block), cols)
@@ -240,10 +250,14 @@ def _pair_losses_fwd(term, temperature, lambda_weight, block, *arrays):
 
 
 def _pair_losses_bwd(term, temperature, lambda_weight, block, arrays, cotangent):
-    cols = _Items(*arrays)
+    scores, labels, valid, features = arrays
+    scaled, scaled_temperature = scale_for_temperature(scores, temperature)
+    cols = _Items(scaled, labels, valid, features)
     n = cols.scores.shape[-1]
     if block >= n:
-        slopes = _slab_slopes(term, temperature, lambda_weight, cols, cols, cotangent)
+        slopes = _slab_slopes(
+            term, scaled_temperature, lambda_weight, cols, cols, cotangent
+        )
         as_first, as_second = jnp.sum(slopes, axis=-1), jnp.sum(slopes, axis=-2)
     else:
         blocks = jax.tree.map(lambda a: _to_blocks(a, block), (cols, cotangent))
@@ -251,14 +265,14 @@ def _pair_losses_bwd(term, temperature, lambda_weight, block, arrays, cotangent)
         def step(col_sums, block_args):
             rows, row_cotangent = block_args
             slopes = _slab_slopes(
-                term, temperature, lambda_weight, rows, cols, row_cotangent
+                term, scaled_temperature, lambda_weight, rows, cols, row_cotangent
             )
             return col_sums + jnp.sum(slopes, axis=-2), jnp.sum(slopes, axis=-1)
 
         as_second, as_first = lax.scan(step, jnp.zeros_like(cotangent), blocks)
         as_first = _from_blocks(as_first, n)
-    grad = (as_first - as_second) / jnp.asarray(temperature, cotangent.dtype)
-    return grad.astype(cols.scores.dtype), None, None, None
+    grad = divide_by_temperature(as_first - as_second, temperature)
+    return grad.astype(scores.dtype), None, None, None
 
 
 _pair_losses.defvjp(_pair_losses_fwd, _pair_losses_bwd)
@@ -365,6 +379,7 @@ def _band_blocks(x: jax.Array, num_blocks: int, rows: int) -> jax.Array:
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
 def _band_losses(term, temperature, rows, width, scores, labels, valid, run, lo, count):
+    scores, temperature = scale_for_temperature(scores, temperature)
     cols = _Items(scores, labels, valid, (), run)
     blocks = jax.tree.map(lambda a: _band_blocks(a, lo.shape[0], rows), cols)
 
@@ -386,7 +401,8 @@ def _band_losses_fwd(term, temperature, rows, width, *arrays):
 def _band_losses_bwd(term, temperature, rows, width, arrays, cotangent):
     scores, labels, valid, run, lo, count = arrays
     cotangent = jnp.pad(cotangent, (0, scores.shape[0] - cotangent.shape[0]))
-    cols = (_Items(scores, labels, valid, (), run), cotangent)
+    scaled, scaled_temperature = scale_for_temperature(scores, temperature)
+    cols = (_Items(scaled, labels, valid, (), run), cotangent)
     blocks = jax.tree.map(lambda a: _band_blocks(a, lo.shape[0], rows), cols)
 
     def block_grad(block, lo, count):
@@ -395,9 +411,9 @@ def _band_losses_bwd(term, temperature, rows, width, arrays, cotangent):
         def accumulate(acc, window):
             partners, partner_g = window
             # a_kj over the block's rows k (as first), then a_ik (k as second).
-            as_first = _slab_slopes(term, temperature, None, items, partners, g)
+            as_first = _slab_slopes(term, scaled_temperature, None, items, partners, g)
             as_second = _slab_slopes(
-                term, temperature, None, partners, items, partner_g
+                term, scaled_temperature, None, partners, items, partner_g
             )
             return acc + jnp.sum(as_first, axis=-1) - jnp.sum(as_second, axis=-2)
 
@@ -405,7 +421,7 @@ def _band_losses_bwd(term, temperature, rows, width, arrays, cotangent):
 
     grad = _over_blocks(block_grad, blocks, lo, count).reshape(-1)
     grad = jnp.pad(grad, (0, scores.shape[0] - grad.shape[0]))
-    grad = grad / jnp.asarray(temperature, grad.dtype)
+    grad = divide_by_temperature(grad, temperature)
     return grad.astype(scores.dtype), None, None, None, None, None
 
 

@@ -318,12 +318,9 @@ def pair_losses(
     )
 
 
-# The band kernel: rows per block, partners per window, and the blocks computed at
-# once (a block whose segments are long loops over more windows than its peers; a
-# chunk of blocks runs as many windows as its longest, so chunks bound that waste).
-BAND_ROWS = 32
-BAND_WIDTH = 64
-_BAND_CHUNK = 64
+# Items per chunk of the band kernel: each chunk visits the partner offsets its own
+# segments need, so one long segment costs only the chunks it covers.
+BAND_CHUNK = 8192
 
 
 def _ceil_div(a, b):
@@ -352,113 +349,121 @@ def _runs(segments: jax.Array):
     return order, run, start, end
 
 
-def _over_windows(accumulate, init, cols, lo, count, width):
-    """``acc = accumulate(acc, window)`` over ``count`` windows of ``width`` partners
-    from position ``lo`` of the padded ``cols`` (a pytree of flat arrays)."""
+def _offset_losses(term, temperature, items, start, chunk, reach):
+    """Losses of the ``chunk`` items from ``start``, over the partners at offsets
+    ``-reach..reach`` (one elementwise pass per offset)."""
+    rows = jax.tree.map(
+        lambda a: lax.dynamic_slice_in_dim(a, start, chunk)[:, None], items
+    )
 
-    def body(t, acc):
-        start = lo + t * width
-        window = jax.tree.map(lambda a: lax.dynamic_slice_in_dim(a, start, width), cols)
-        return accumulate(acc, window)
+    def body(offset, acc):
+        cols = jax.tree.map(
+            lambda a: lax.dynamic_slice_in_dim(a, start + offset, chunk)[:, None],
+            items,
+        )
+        return acc + _slab_losses(term, temperature, None, rows, cols)[:, 0]
 
-    return lax.fori_loop(0, count, body, init)
-
-
-def _over_blocks(fn, blocks, lo, count):
-    """``fn(block, lo, count)`` on every row block (leading axes), chunks at a time."""
-    blocked = (blocks, lo, count)
-    if lo.shape[0] <= _BAND_CHUNK:
-        return jax.vmap(fn)(*blocked)
-    return lax.map(lambda args: fn(*args), blocked, batch_size=_BAND_CHUNK)
+    return lax.fori_loop(-reach, reach + 1, body, jnp.zeros(chunk, rows.scores.dtype))
 
 
-def _band_blocks(x: jax.Array, num_blocks: int, rows: int) -> jax.Array:
-    """The first ``num_blocks`` blocks of ``rows`` items of a padded flat array."""
-    return x[: num_blocks * rows].reshape(num_blocks, rows)
+def _offset_slopes(term, temperature, items, cotangent, start, chunk, reach):
+    """:math:`\\sum_j a_{kj} - \\sum_i a_{ik}` for the ``chunk`` items ``k`` from
+    ``start``, over the partners at offsets ``-reach..reach``."""
 
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
-def _band_losses(term, temperature, rows, width, scores, labels, valid, run, lo, count):
-    scores, temperature = scale_for_temperature(scores, temperature)
-    cols = _Items(scores, labels, valid, (), run)
-    blocks = jax.tree.map(lambda a: _band_blocks(a, lo.shape[0], rows), cols)
-
-    def block_losses(block, lo, count):
-        def accumulate(acc, window):
-            return acc + _slab_losses(term, temperature, None, block, window)
-
-        return _over_windows(
-            accumulate, jnp.zeros_like(block.scores), cols, lo, count, width
+    def at(offset):
+        return jax.tree.map(
+            lambda a: lax.dynamic_slice_in_dim(a, start + offset, chunk)[:, None],
+            (items, cotangent),
         )
 
-    return _over_blocks(block_losses, blocks, lo, count).reshape(-1)
+    rows, row_g = at(0)
+
+    def body(offset, acc):
+        cols, col_g = at(offset)
+        as_first = _slab_slopes(term, temperature, None, rows, cols, row_g)
+        as_second = _slab_slopes(term, temperature, None, cols, rows, col_g)
+        return acc + (as_first - as_second)[:, 0, 0]
+
+    return lax.fori_loop(-reach, reach + 1, body, jnp.zeros(chunk, row_g.dtype))
 
 
-def _band_losses_fwd(term, temperature, rows, width, *arrays):
-    return _band_losses(term, temperature, rows, width, *arrays), arrays
+def _over_chunks(fn, reach, chunk):
+    """``fn(start, reach_c)`` for every chunk (items laid out after a pad of the
+    chunks' total length), concatenated."""
+    total = reach.shape[0] * chunk
+    starts = total + jnp.arange(reach.shape[0], dtype=jnp.int32) * chunk
+    return lax.map(lambda a: fn(*a), (starts, reach)).reshape(-1)
 
 
-def _band_losses_bwd(term, temperature, rows, width, arrays, cotangent):
-    scores, labels, valid, run, lo, count = arrays
-    cotangent = jnp.pad(cotangent, (0, scores.shape[0] - cotangent.shape[0]))
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _band_losses(term, temperature, chunk, scores, labels, valid, run, reach):
     scaled, scaled_temperature = scale_for_temperature(scores, temperature)
-    cols = (_Items(scaled, labels, valid, (), run), cotangent)
-    blocks = jax.tree.map(lambda a: _band_blocks(a, lo.shape[0], rows), cols)
+    items = _Items(scaled, labels, valid, (), run)
+    return _over_chunks(
+        lambda start, r: _offset_losses(
+            term, scaled_temperature, items, start, chunk, r
+        ),
+        reach,
+        chunk,
+    )
 
-    def block_grad(block, lo, count):
-        items, g = block
 
-        def accumulate(acc, window):
-            partners, partner_g = window
-            # a_kj over the block's rows k (as first), then a_ik (k as second).
-            as_first = _slab_slopes(term, scaled_temperature, None, items, partners, g)
-            as_second = _slab_slopes(
-                term, scaled_temperature, None, partners, items, partner_g
-            )
-            return acc + jnp.sum(as_first, axis=-1) - jnp.sum(as_second, axis=-2)
+def _band_losses_fwd(term, temperature, chunk, *arrays):
+    return _band_losses(term, temperature, chunk, *arrays), arrays
 
-        return _over_windows(accumulate, jnp.zeros_like(g), cols, lo, count, width)
 
-    grad = _over_blocks(block_grad, blocks, lo, count).reshape(-1)
-    grad = jnp.pad(grad, (0, scores.shape[0] - grad.shape[0]))
+def _band_losses_bwd(term, temperature, chunk, arrays, cotangent):
+    scores, labels, valid, run, reach = arrays
+    scaled, scaled_temperature = scale_for_temperature(scores, temperature)
+    items = _Items(scaled, labels, valid, (), run)
+    total = cotangent.shape[0]
+    cotangent = jnp.pad(cotangent, (total, scores.shape[0] - 2 * total))
+    grad = _over_chunks(
+        lambda start, r: _offset_slopes(
+            term, scaled_temperature, items, cotangent, start, chunk, r
+        ),
+        reach,
+        chunk,
+    )
     grad = divide_by_temperature(grad, temperature)
-    return grad.astype(scores.dtype), None, None, None, None, None
+    grad = jnp.pad(grad, (total, scores.shape[0] - 2 * total))
+    return grad.astype(scores.dtype), None, None, None, None
 
 
 _band_losses.defvjp(_band_losses_fwd, _band_losses_bwd)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _segment_pair_losses(term, temperature, rows, width, scores, labels, valid, ids):
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _segment_pair_losses(term, temperature, chunk, scores, labels, valid, ids):
     shape = scores.shape
     order, run, start, end = _runs(ids)
-    total = run.shape[0]
-    num_blocks = _ceil_div(total, rows)
-    # Each block's partners are the items of its rows' segments: [lo, hi).
-    first_row = jnp.arange(num_blocks, dtype=jnp.int32) * rows
-    last_row = jnp.minimum(first_row + rows - 1, total - 1)
-    lo = start[first_row]
-    count = _ceil_div(end[last_row] - lo, width)
-    # Padding of invalid items: every window of every block lies inside the arrays.
-    pad = num_blocks * rows + width - total
+    count = run.shape[0]
+    chunk = min(chunk, count)
+    total = _ceil_div(count, chunk) * chunk
+    # The partners of item i are i + offset for offsets up to its reach, the
+    # distance to the far end of its run; each chunk takes its items' largest.
+    position = jnp.arange(count, dtype=jnp.int32)
+    reach = jnp.maximum(position - start, end - 1 - position)
+    reach = jnp.pad(reach, (0, total - count)).reshape(-1, chunk).max(axis=-1)
+    # Laid out as [pad | items | pad], total items each side: every partner slice of
+    # every chunk lies inside the arrays, and padding is invalid.
+    pad = (total, 2 * total - count)
 
     def flat_sorted(x, fill):
         x = jnp.take_along_axis(x, order, axis=-1).reshape(-1)
-        return jnp.pad(x, (0, pad), constant_values=fill)
+        return jnp.pad(x, pad, constant_values=fill)
 
     losses = _band_losses(
         term,
         temperature,
-        rows,
-        width,
+        chunk,
         flat_sorted(scores, 0),
         flat_sorted(labels, 0),
         flat_sorted(valid, False),
-        jnp.pad(run, (0, pad), constant_values=-1),
-        lo,
-        count,
+        jnp.pad(run, pad, constant_values=-1),
+        reach,
     )
-    losses = losses[:total].reshape(shape)
+    losses = losses[:count].reshape(shape)
     return jnp.take_along_axis(losses, jnp.argsort(order, axis=-1), axis=-1)
 
 
@@ -474,20 +479,25 @@ def segment_pair_losses(
 ) -> jax.Array:
     """Per-item losses ``(..., n)`` of ``term`` over the pairs within each segment.
 
-    Each list is sorted by segment id, so that a segment's items are contiguous and
-    its pairs lie in a band around the diagonal; a block of ``block_size`` rows
-    (default :data:`BAND_ROWS`) then meets only the partners between the first item
-    of its first row's segment and the last item of its last row's segment, visited
-    in windows of :data:`BAND_WIDTH`. Time is :math:`O(\\sum_k n_k (n_k + b))` for
-    segments of sizes :math:`n_k` (plus an :math:`O(n \\log n)` sort), memory
-    :math:`O(n)`; the losses are returned in list order.
+    Each list is sorted (stably) by segment id and the lists laid end to end, so
+    that every segment is a contiguous run and its pairs lie within a band around
+    the diagonal: item :math:`i`'s partners are the items :math:`i + d` of its run.
+    The items are processed in chunks of ``block_size`` (default
+    :data:`BAND_CHUNK`); a chunk loops over the offsets :math:`d` up to the
+    distance from any of its items to the far end of that item's run, each offset
+    one elementwise pass over the chunk (pairs across runs are masked). Time is
+    :math:`O(n \\log n)` for the sort plus :math:`O(\\sum_c b\\,L_c)` for chunks
+    of ``b`` items whose longest run has :math:`L_c` items, which is
+    :math:`O(\\sum_k n_k^2)` when segments are much shorter than a chunk; memory
+    is :math:`O(n)` and the backward pass recomputes the pair terms from the
+    :math:`O(n)` inputs. The losses are returned in list order.
 
     Args:
       scores, labels, valid: as for :func:`pair_losses`.
       segments: ``(..., n)`` integer segment ids.
       term: the pair term.
       temperature: static Python float > 0.
-      block_size: static rows per block, or None for :data:`BAND_ROWS`.
+      block_size: static items per chunk, or None for :data:`BAND_CHUNK`.
 
     Returns:
       ``(..., n)`` per-item losses, 0 for invalid items; reverse-mode differentiable
@@ -496,7 +506,7 @@ def segment_pair_losses(
     chex.assert_equal_shape([scores, labels, valid, segments])
     if scores.size == 0:
         return jnp.zeros_like(scores)
-    rows = BAND_ROWS if block_size is None else int(block_size)
+    chunk = BAND_CHUNK if block_size is None else int(block_size)
     return _segment_pair_losses(
-        term, temperature, rows, BAND_WIDTH, scores, labels, valid, segments
+        term, temperature, chunk, scores, labels, valid, segments
     )

@@ -241,6 +241,10 @@ def test_segments_and_options_are_checked():
             scores, labels, segments=jnp.zeros(4, int),
             lambda_weights=jaxrank.DCGLambdaWeight(),
         )  # fmt: skip
+    with pytest.raises(ValueError, match="sorted"):
+        jaxrank.pairwise_hinge_loss(
+            scores, labels, segments=jnp.zeros(4, int), method="sorted"
+        )
     with pytest.raises(ValueError, match="tau"):
         jaxrank.pairwise_qr_loss(scores, labels, tau=0.0)
     with pytest.raises(TypeError, match="squared"):

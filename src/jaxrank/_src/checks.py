@@ -400,13 +400,21 @@ def check_segments(segments, scores: jax.Array) -> jax.Array | None:
     return segments
 
 
-def check_segment_options(segments, lambda_weights) -> None:
-    """Refuses lambda weights together with segments (their per-list item features,
-    such as ideal DCG, would cross the segments)."""
-    if segments is not None and lambda_weights is not None:
+def check_segment_options(segments, lambda_weights, method: str = "auto") -> None:
+    """Refuses lambda weights (their per-list item features, such as ideal DCG, would
+    cross the segments) and the sorted hinge (whose prefix tables span the whole
+    list) together with segments."""
+    if segments is None:
+        return
+    if lambda_weights is not None:
         raise ValueError(
             "`lambda_weights` cannot be combined with `segments` yet; received "
             f"lambda_weights={lambda_weights!r} with segments."
+        )
+    if method == "sorted":
+        raise ValueError(
+            '`method="sorted"` cannot be combined with `segments` yet; use "auto" '
+            'or "all_pairs" (pairs within segments, at per-segment cost).'
         )
 
 

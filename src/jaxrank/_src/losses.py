@@ -202,7 +202,10 @@ def pairwise_hinge_loss(
     time: the sorted path from 768 items in batches of up to 4 lists and from 2048
     items in larger batches. Lambda weights need per-pair values, which the sorted
     path cannot take: with them every pair is visited, in blocks of rows whose size
-    keeps memory bounded.
+    keeps memory bounded. With ``segments`` (``"auto"`` or ``"all_pairs"``; not yet
+    ``"sorted"``) the pairs of each segment are visited after one sort by segment,
+    at a cost proportional to the segments' pairs (:mod:`jaxrank.losses`,
+    *Segments*).
 
     Args:
       {args}
@@ -243,7 +246,7 @@ def pairwise_hinge_loss(
     reduction = checks.check_reduction(reduction)
     lambda_weights = checks.check_lambda_weights(lambda_weights)
     method = checks.check_hinge_method(method, lambda_weights)
-    checks.check_segment_options(segments, lambda_weights)
+    checks.check_segment_options(segments, lambda_weights, method)
     inputs, kernel_scores, nonfinite, segments = _pairwise_inputs(
         scores, labels, where, weights, segments
     )

@@ -167,7 +167,11 @@ def test_packed_row_equals_padded_batch(rng, name):
     np.testing.assert_allclose(packed_loss(scores), padded_loss(padded[0]), rtol=1e-5)
     packed_grad = jax.grad(packed_loss)(jnp.asarray(scores))
     padded_grad = jax.grad(padded_loss)(jnp.asarray(padded[0]))
-    np.testing.assert_allclose(packed_grad, padded_grad[index], rtol=1e-5, atol=1e-5)
+    # float32 sums in another order: errors relative to the largest gradient.
+    scale = float(np.max(np.abs(padded_grad)))
+    np.testing.assert_allclose(
+        packed_grad, padded_grad[index], rtol=1e-5, atol=2e-5 * scale
+    )
     # "mean"-type reductions divide by the entries given: N here, B * n there.
     ratio = padded_items.size / packed_items.size
     np.testing.assert_allclose(

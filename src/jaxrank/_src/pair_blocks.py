@@ -52,6 +52,7 @@ from jax import lax
 
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import divide_by_temperature, scale_for_temperature
+from jaxrank._src.segments import segment_order
 
 # Largest pair slab, in elements, built at once by `block_size_for` (32 MiB float32).
 PAIR_BUDGET = 2**23
@@ -330,12 +331,13 @@ def _ceil_div(a, b):
 def _runs(segments: jax.Array):
     """Each list sorted (stably) by segment id, then all lists laid end to end.
 
-    Returns ``(order, run, start, end)``: the ``(..., n)`` sorting permutation, and
+    Returns ``(order, inverse, run, start, end)``: the ``(..., n)`` sorting
+    permutation and its inverse (:func:`jaxrank._src.segments.segment_order`), and
     for every item of the flat sorted sequence its run id (a run = one segment of
     one list) and the positions where its run starts and ends (one past the last).
     """
     shape = segments.shape
-    order = jnp.argsort(segments, axis=-1, stable=True)
+    order, inverse = segment_order(segments)
     ids = jnp.take_along_axis(segments, order, axis=-1)
     first = jnp.ones(shape[:-1] + (1,), bool)
     new_run = jnp.concatenate([first, ids[..., 1:] != ids[..., :-1]], axis=-1)
@@ -346,7 +348,7 @@ def _runs(segments: jax.Array):
     run = jnp.cumsum(new_run, dtype=jnp.int32) - 1
     start = lax.cummax(jnp.where(new_run, position, 0), axis=0)
     end = lax.cummin(jnp.where(last, position + 1, total), axis=0, reverse=True)
-    return order, run, start, end
+    return order, inverse, run, start, end
 
 
 def _offset_losses(term, temperature, items, start, chunk, reach):
@@ -436,7 +438,7 @@ _band_losses.defvjp(_band_losses_fwd, _band_losses_bwd)
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _segment_pair_losses(term, temperature, chunk, scores, labels, valid, ids):
     shape = scores.shape
-    order, run, start, end = _runs(ids)
+    order, inverse, run, start, end = _runs(ids)
     count = run.shape[0]
     chunk = min(chunk, count)
     total = _ceil_div(count, chunk) * chunk
@@ -464,7 +466,7 @@ def _segment_pair_losses(term, temperature, chunk, scores, labels, valid, ids):
         reach,
     )
     losses = losses[:count].reshape(shape)
-    return jnp.take_along_axis(losses, jnp.argsort(order, axis=-1), axis=-1)
+    return jnp.take_along_axis(losses, inverse, axis=-1)
 
 
 def segment_pair_losses(

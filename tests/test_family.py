@@ -142,6 +142,105 @@ def test_squared_error_closed_form_is_stable_for_large_offsets(rng):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
 
 
+def test_squared_error_far_from_zero_is_as_accurate_as_the_pairs(rng):
+    # Scores near 1e12 (a float32 ulp is 65536): y - s would round the labels away;
+    # the pair differences (y_i - y_j) - (s_i - s_j) keep them (issue 13).
+    scores = np.float32(1e12) + np.float32(65536.0) * rng.integers(-3, 4, (2, 6))
+    labels = rng.integers(0, 4, size=(2, 6)).astype(np.float32)
+    got = jaxrank.pairwise_mean_squared_error(scores, labels, reduction="none")
+    want = reff.loss("mse", scores, labels, reduction="none")
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_squared_error_nan_list_with_huge_scores_has_zero_gradient(rng):
+    # Its closed form's intermediates would overflow; the NaN list reads as 0 inside.
+    scores, labels, _ = make_inputs(rng, (2, 3))
+    labels[:] = np.abs(labels)
+    clean = value_and_grad(scores[1:], labels[1:], name="mse")[1]
+    scores[0] = [np.inf, 3e38, 0.0]
+    value, grad = value_and_grad(scores, labels, name="mse")
+    assert np.isnan(value)
+    np.testing.assert_array_equal(grad[0], 0.0)
+    np.testing.assert_allclose(grad[1:], clean, rtol=1e-6)
+
+
+# Scores ``2**-100`` times smaller over a temperature ``2**-100`` times smaller give the
+# same losses: T = 3e38 (1/T is subnormal, flushed to 0 on CPU) against T ~ 2.4e8.
+_TINY = np.float32(2.0**-100)
+
+
+@pytest.mark.parametrize("name", ["hinge", "logistic", "soft_zero_one", "list_mle"])
+def test_temperature_beyond_2_to_126(name, rng):
+    scores, labels, where = make_inputs(rng, (2, 6))
+    scores = scores * np.float32(1e37)
+    # A weight of 2**100 makes the gradient (about w / T) a normal number.
+    weights = np.full(scores.shape[:-1], 2.0**100, np.float32)
+    if name != "list_mle":
+        weights = np.broadcast_to(weights[:, None], scores.shape)
+
+    def value_and_grad(s, t, w):
+        def total(s):
+            kw = dict(where=where, weights=w, temperature=t, reduction="sum")
+            return loss(name, s, labels, **kw)
+
+        return jax.jit(jax.value_and_grad(total))(s)
+
+    value, grad = value_and_grad(scores, 3e38, weights)
+    small, small_grad = value_and_grad(scores * _TINY, 3e38 * 2.0**-100, weights)
+    np.testing.assert_allclose(value, small, rtol=1e-6)
+    np.testing.assert_allclose(grad, small_grad * _TINY, rtol=1e-5)
+    kw = dict(where=where, weights=weights, temperature=3e38, reduction="sum")
+    np.testing.assert_allclose(value, reff.loss(name, scores, labels, **kw), rtol=1e-5)
+
+
+@pytest.mark.parametrize("block_size", [None, 2])
+@pytest.mark.parametrize("name", ["hinge", "logistic", "soft_zero_one", "list_mle"])
+def test_score_differences_beyond_the_float_range(name, block_size, rng):
+    # s_i - s_j overflows float32 for +-3e38; (s_i - s_j) / T does not (issue 13).
+    scores, labels, where = make_inputs(rng, (2, 6))
+    scores[:, :2] = [-3e38, 3e38]  # the higher label on the far lower score
+    labels[:, :2] = [3.0, 0.0]
+    where[:, :2] = True
+    kw = dict(where=where, temperature=1e10, reduction="none")
+    if name in ("logistic", "soft_zero_one"):
+        kw["block_size"] = block_size
+    elif block_size is not None:
+        pytest.skip("no row blocks")
+    got = loss(name, scores, labels, **kw)
+    kw.pop("block_size", None)
+    want = reff.loss(name, scores, labels, **kw)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_list_mle_scores_over_temperature_beyond_the_float_range(rng):
+    # s / T overflows for T < 1 at scores near 3e38; s - max(s) does not.
+    _, labels, where = make_inputs(rng, (2, 6))
+    ulps = rng.integers(0, 4, size=(2, 6)).astype(np.float32)
+    scores = np.float32(3e38) - ulps * np.spacing(np.float32(3e38))
+    got = jaxrank.list_mle_loss(
+        scores, labels, where=where, temperature=0.5, reduction="none"
+    )
+    want = reff.loss(
+        "list_mle", scores, labels, where=where, temperature=0.5, reduction="none"
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_nan_list_stays_nan_over_a_zero_weight_sum(name, rng):
+    scores, labels, _ = make_inputs(rng, (2, 5))
+    labels[:, :2] = [2.0, 0.0]
+    weights = np.array([1.0, -1.0], np.float32)  # per list, summing to 0
+    kw = dict(weights=weights, reduction="mean_with_sample_weight")
+    value, grad = value_and_grad(scores, labels, **kw, name=name)
+    assert float(value) == 0.0  # a zero divisor gives 0 ...
+    np.testing.assert_array_equal(grad, 0.0)
+    scores[0, 0] = np.nan
+    value, grad = value_and_grad(scores, labels, **kw, name=name)
+    assert np.isnan(value)  # ... but a NaN list stays reported
+    np.testing.assert_array_equal(grad, 0.0)
+
+
 # --- keras_rs parity ------------------------------------------------------------------
 
 PARITY_WEIGHTS = [None, "scalar", "item", "list1"]

@@ -155,3 +155,41 @@ def test_bad_options_raise():
         jaxrank.LabelDiffLambdaWeight()(
             np.zeros(3, np.float32), np.zeros(3, np.float32), where=np.ones(3)
         )
+
+
+@pytest.mark.parametrize("ours, theirs, spec", WEIGHTS, ids=IDS)
+def test_infinite_scores_rank_first_or_last(ours, theirs, spec, rng):
+    # A valid +inf ranks first and -inf last, as any larger or smaller score would.
+    del theirs
+    scores, labels, where = make_inputs(rng, (2, 6))
+    scores[:, :2] = [np.inf, -np.inf]
+    where[:, :2] = True
+    got = ours(scores, labels, where=where)
+    finite = np.where(np.isinf(scores), np.sign(scores) * 1e3, scores)
+    np.testing.assert_array_equal(got, ours(finite, labels, where=where))
+    valid = ref.valid_items(labels, where)
+    want = reff.lambda_weights(spec, scores, labels, valid)
+    np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", ["hinge", "mse"])
+def test_zero_lambda_weight_times_an_overflowing_pair_term(name):
+    # Equal labels (LabelDiff) or two items below the cut-off (DCG@1): weight 0 on a
+    # pair whose term is beyond float32 (1e48, or inf at T = 1e-10) adds 0, not NaN.
+    if name == "mse":
+        scores = np.array([0.0, 1e24, 0.5], np.float32)
+        labels = np.zeros(3, np.float32)
+        lw, spec, kw = jaxrank.LabelDiffLambdaWeight(), ("labeldiff",), {}
+    else:
+        scores = np.array([-1e30, 1e30, 0.0], np.float32)
+        labels = np.array([1.0, 2.0, 0.0], np.float32)
+        lw, spec, kw = jaxrank.DCGLambdaWeight(topn=1), ("dcg", 1, False), {}
+        kw["temperature"] = 1e-10
+    fn = {
+        "hinge": jaxrank.pairwise_hinge_loss,
+        "mse": jaxrank.pairwise_mean_squared_error,
+    }[name]
+    got = fn(scores, labels, lambda_weights=lw, reduction="none", **kw)
+    want = reff.loss(name, scores, labels, lambda_spec=spec, reduction="none", **kw)
+    assert np.all(np.isfinite(want))
+    np.testing.assert_allclose(got, want, rtol=1e-6)

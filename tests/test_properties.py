@@ -18,7 +18,7 @@ number.
 Library bugs the properties found are pinned by minimal examples in
 ``test_known_issues`` (at the end), marked ``xfail(strict=True)``: each turns into an
 XPASS error the moment its fix lands; then its marker goes, and so does the filter that
-keeps those inputs out of the strategies until then (``_known_issue``,
+keeps those inputs out of the strategies until then (``_class_call_issue``,
 ``_target_issue`` and the comments that name ``test_known_issues[<id>]``).
 
 Examples are derandomized (CI is reproducible) and the shapes come from short menus so
@@ -623,115 +623,6 @@ def _divisor(weights, reduction, count):
     return float(count)
 
 
-# --- known library bugs: inputs kept out of the strategies until they are fixed ------
-
-
-def _pairs_of_valid(scores, valid):
-    si, sj = _pair_matrix(scores)
-    vi, vj = _pair_matrix(valid)
-    return si, sj, vi & vj
-
-
-def _known_issue(case):
-    """The id of the ``test_known_issues`` case pinning a library bug that ``case``
-    would hit, or None. The strategies filter such cases out (each clause names its
-    xfail regression test); delete a clause together with that test's xfail marker
-    when the fix lands."""
-    with _x64(case.x64):  # the values and dtypes the library will see
-        return _known_issue_x64(case)
-
-
-def _known_issue_x64(case):
-    scores = as_received(case.scores)
-    dtype = _compute_dtype(jnp.asarray(case.scores).dtype)
-    labels = np.asarray(case.labels, np.float64)
-    valid = ref.valid_items(labels, case.where)
-    finite = np.where(valid & np.isfinite(scores), scores, 0.0)
-    big = float(_finfo(dtype).max)
-    t = case.temperature
-    if dtype == np.float32 and t > 2.0**126 and case.name != "mse":
-        # test_known_issues[temperature-above-2**126]: 1/T is subnormal, flushed to 0.
-        return "temperature-above-2**126"
-    if case.term in ("hinge", "logistic"):
-        si, sj, pairs = _pairs_of_valid(finite, valid)
-        with np.errstate(over="ignore"):
-            if np.any(pairs & (np.abs(si - sj) > big)):
-                # test_known_issues[pair-difference-overflow]: s_i - s_j overflows
-                # before the division by T.
-                return "pair-difference-overflow"
-    if (
-        case.term == "mse"
-        and case.lambda_spec is None
-        and _mse_centring_loses(case, finite, np.where(valid, labels, 0.0), valid)
-    ):
-        # test_known_issues[mse-far-from-zero]: the closed form rounds y - s in the
-        # compute dtype, losing what the pairwise definition keeps.
-        return "mse-far-from-zero"
-    if case.lambda_spec is not None and _zero_lambda_overflow(case, finite, valid):
-        # test_known_issues[zero-lambda-weight-times-overflow]: lambda 0 times an
-        # infinite pair term is NaN (a multiplication where a select is meant).
-        return "zero-lambda-weight-times-overflow"
-    nan_lists = np.any(valid & ~np.isfinite(scores), axis=-1)
-    m = np.sum(valid, -1)
-    largest = np.max(np.abs(finite), -1, initial=0.0)
-    if case.term == "mse" and np.any(nan_lists & (largest * m > big / 4)):
-        # test_known_issues[mse-nan-list-gradient]: in a NaN list, the closed form's
-        # overflowing intermediates turn the zero cotangent into a NaN gradient.
-        return "mse-nan-list-gradient"
-    if case.term == "list_mle" and np.any(valid & (np.abs(finite) / t > big)):
-        # test_known_issues[list-mle-scores-over-temperature-overflow]: s / T
-        # overflows before the largest logit is subtracted.
-        return "list-mle-scores-over-temperature-overflow"
-    if (
-        case.reduction == "mean_with_sample_weight"
-        and case.weights is not None
-        and float(np.sum(np.asarray(case.weights, np.float64))) == 0.0
-        and np.any(valid & ~np.isfinite(scores))
-    ):
-        # test_known_issues[nan-hidden-by-zero-weight-sum]: a zero divisor gives 0
-        # even when a list is NaN.
-        return "nan-hidden-by-zero-weight-sum"
-    return None
-
-
-def _mse_centring_loses(case, s, y, valid):
-    """Whether rounding the raw residuals ``y - s`` (the closed form's first step) can
-    cost more than the squared error's tolerance (a pairwise-accurate computation's)."""
-    if s.size == 0:
-        return False
-    eps = float(_finfo(_compute_dtype(jnp.asarray(case.scores).dtype)).eps)
-    losses, scales = _item_losses_and_scales(case, s, y, valid)
-    m = np.sum(valid, -1, keepdims=True)
-    size = np.max(np.where(valid, np.abs(y - s), 0.0), -1, keepdims=True, initial=0.0)
-    delta = 4 * eps * size * (1 + np.log2(np.maximum(m, 1)))
-    d = np.abs(_centred_residuals(s, y, valid))
-    error = 2 * (m * d + np.sum(d, -1, keepdims=True)) * delta + 2 * m * delta**2
-    return bool(np.any(valid & (error > 16 * eps * scales)))
-
-
-def _zero_lambda_overflow(case, s, valid):
-    """Whether a pair of valid items has lambda weight 0 and a pair term beyond the
-    compute dtype's range."""
-    if s.size == 0:
-        return False
-    big = float(_finfo(_compute_dtype(jnp.asarray(case.scores).dtype)).max)
-    y = np.where(valid, np.asarray(case.labels, np.float64), 0.0)
-    lam = reff.lambda_weights(case.lambda_spec, s, y, valid)
-    si, sj = _pair_matrix(s)
-    yi, yj = _pair_matrix(y)
-    vi, vj = _pair_matrix(valid)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if case.term == "mse":
-            term, pairs = ((yi - yj) - (si - sj)) ** 2, vi & vj
-        else:
-            term, pairs = np.abs(si - sj) / case.temperature, vi & vj & (yi > yj)
-        return bool(np.any(pairs & (lam == 0) & (term > big / 2)))
-
-
-def _no_known_issue(case):
-    return _known_issue(case) is None
-
-
 # --- properties: the loss functions ---------------------------------------------------
 
 
@@ -789,7 +680,7 @@ def check_gradient(grad, want, case):
 def test_loss_functions_give_the_reference_number(name, case):
     """Every argument random: dtypes, shapes, magnitudes, masks, -1 labels, weights,
     temperatures, reductions, lambda weights, inf/NaN on ignored and valid items."""
-    case = case.draw(loss_cases(names=(name,)).filter(_no_known_issue), label="case")
+    case = case.draw(loss_cases(names=(name,)), label="case")
     check_loss_case(case)
 
 
@@ -806,7 +697,7 @@ def test_losses_at_the_ends_of_the_float32_range(name, case):
         styles=("relative", "spread", "far", "extreme"),
         lambdas=False,
     )
-    check_loss_case(case.draw(strategy.filter(_no_known_issue), label="case"))
+    check_loss_case(case.draw(strategy, label="case"))
 
 
 @st.composite
@@ -910,9 +801,6 @@ def test_sorted_hinge_equals_all_pairs_and_the_reference(data):
     labels = np.asarray(case.labels).astype(np.float32)
     case = dataclasses.replace(case, labels=labels)
     note(repr(case))
-    # The all-pairs path has known bugs the sorted one has not (such as
-    # test_known_issues[pair-difference-overflow]): there, the reference alone.
-    all_pairs_right = _known_issue(case) is None
     weights = np.asarray(case.weights, np.float32)
     if data.draw(st.booleans(), label="uniform cotangent"):
         weights = np.ones_like(weights)
@@ -924,8 +812,6 @@ def test_sorted_hinge_equals_all_pairs_and_the_reference(data):
     assert_right_number(
         sorted_value, want.value, want.tol, dtype=np.float32, overflow=overflow
     )
-    if not all_pairs_right:
-        return
     assert_right_number(sorted_value, value, want.tol, dtype=np.float32)
     # Gradients are sums of +-w/T per pair: equal unless a pair sits within rounding
     # of the kink, where the two paths may round the margin differently.
@@ -974,7 +860,6 @@ def test_optax_adapter_gives_the_reference_number(data):
     a valid item (all labels -1, or all masked) left out of the reduction."""
     case = data.draw(
         loss_cases(reductions=("none",), lambdas=False)
-        .filter(_no_known_issue)
         # test_known_issues[optax-logits-list]: list logits raise AttributeError.
         .filter(lambda c: not isinstance(c.scores, list)),
         label="case",
@@ -1193,14 +1078,11 @@ def class_calls(draw, name):
 
 
 def _class_call_issue(call):
-    """The known bug a class call hits (see ``_known_issue``), or None."""
+    """The known bug a class call hits, or None."""
     if call.error() in ("shape", "varies within lists"):
         # test_known_issues[loss-class-names-weights]: a refused sample_weight is
         # reported as `weights`.
         return "loss-class-names-weights"
-    if call.error() is None:
-        with _x64(call.batch.dtype == "float64"):
-            return _known_issue(call.loss_case())
     return None
 
 
@@ -1555,9 +1437,11 @@ def test_lambda_weights_give_the_reference_matrix(data):
     where = data.draw(where_array(shape), label="where")
     valid = ref.valid_items(labels.astype(np.float64), where)
     values = data.draw(score_values(math.prod(shape), dtype)).reshape(shape)
-    # No convention ranks a NaN score; an infinite one on a valid item ranks as 0
-    # (test_known_issues[lambda-weights-infinite-score]): junk on ignored items only.
-    scores = data.draw(nonfinite_scores(values, valid, on_valid=()), label="scores")
+    # No convention ranks a NaN score; an infinite one ranks first or last
+    # (test_known_issues[lambda-weights-infinite-score]).
+    scores = data.draw(
+        nonfinite_scores(values, valid, on_valid=(np.inf, -np.inf)), label="scores"
+    )
     scores = as_dtype(scores, dtype)
     x64 = dtype == "float64"
     with _x64(x64):
@@ -2273,38 +2157,17 @@ def _xfail(reason):
 
 
 KNOWN_ISSUES = [
-    pytest.param(
-        _issue_temperature_above_2_to_126,
-        id="temperature-above-2**126",
-        marks=_xfail("T > 2**126: 1/T flushed to 0, differences read as 0"),
-    ),
-    pytest.param(
-        _issue_pair_difference_overflow,
-        id="pair-difference-overflow",
-        marks=_xfail("all-pairs s_i - s_j overflows before dividing by T"),
-    ),
+    pytest.param(_issue_temperature_above_2_to_126, id="temperature-above-2**126"),
+    pytest.param(_issue_pair_difference_overflow, id="pair-difference-overflow"),
     pytest.param(
         _issue_list_mle_scores_over_temperature_overflow,
         id="list-mle-scores-over-temperature-overflow",
-        marks=_xfail("ListMLE s / T overflows before the max is subtracted"),
     ),
     pytest.param(
-        _issue_nan_hidden_by_zero_weight_sum,
-        id="nan-hidden-by-zero-weight-sum",
-        marks=_xfail(
-            "mean_with_sample_weight of a NaN list is 0 when weights sum to 0"
-        ),
+        _issue_nan_hidden_by_zero_weight_sum, id="nan-hidden-by-zero-weight-sum"
     ),
-    pytest.param(
-        _issue_mse_far_from_zero,
-        id="mse-far-from-zero",
-        marks=_xfail("squared error's closed form rounds y - s: wrong far from zero"),
-    ),
-    pytest.param(
-        _issue_mse_nan_list_gradient,
-        id="mse-nan-list-gradient",
-        marks=_xfail("squared error: NaN gradient for a NaN list with huge scores"),
-    ),
+    pytest.param(_issue_mse_far_from_zero, id="mse-far-from-zero"),
+    pytest.param(_issue_mse_nan_list_gradient, id="mse-nan-list-gradient"),
     pytest.param(
         _issue_optax_logits_list,
         id="optax-logits-list",
@@ -2376,14 +2239,10 @@ KNOWN_ISSUES = [
         marks=_xfail("metric classes return (and accumulate) 16-bit means"),
     ),
     pytest.param(
-        _issue_lambda_weights_infinite_score,
-        id="lambda-weights-infinite-score",
-        marks=_xfail("lambda weights rank a valid +-inf score as 0"),
+        _issue_lambda_weights_infinite_score, id="lambda-weights-infinite-score"
     ),
     pytest.param(
-        _issue_zero_lambda_weight_times_overflow,
-        id="zero-lambda-weight-times-overflow",
-        marks=_xfail("lambda weight 0 times an overflowing pair term gives NaN"),
+        _issue_zero_lambda_weight_times_overflow, id="zero-lambda-weight-times-overflow"
     ),
     pytest.param(_fixed_list_mle_far_below_zero, id="list-mle-far-below-zero"),
     pytest.param(

@@ -17,8 +17,9 @@ block of rows at a time and never hold an ``(n, n)`` array. Calling an instance,
 Conventions (the loss conventions of :mod:`jaxrank.losses`):
 
 * **Ranks** are 1-based positions in the order of decreasing score among the valid
-  items; equal scores keep their order in the list (rax's tie rule, and the rule of
-  :mod:`jaxrank.metrics`); ignored items rank after all valid items.
+  items (an infinite score first or last); equal scores keep their order in the list
+  (rax's tie rule, and the rule of :mod:`jaxrank.metrics`); ignored items rank after
+  all valid items.
 * **Ignored items** (label < 0 or ``where`` False) have weight 0 in every pair.
 * **Item weights** of a loss multiply its per-item losses and do not enter the lambda
   weights (rax also scales the gains by them; call rax-style code with
@@ -40,7 +41,7 @@ from jax import lax
 
 from jaxrank._src import ranking
 from jaxrank._src.checks import check_positive_int
-from jaxrank._src.inputs import finite_scores, prepare_inputs
+from jaxrank._src.inputs import prepare_inputs
 from jaxrank._src.metrics import default_discount_fn, default_gain_fn
 
 Features = tuple[jax.Array, ...]
@@ -94,7 +95,9 @@ class LambdaWeight(abc.ABC):
           where: optional ``(..., n)`` boolean mask; False = ignore the item.
         """
         inputs = prepare_inputs(scores, labels, where=where)
-        scores, _ = finite_scores(inputs)
+        # An infinite score ranks first or last; no order ranks NaN (it reads as 0).
+        nan = jnp.isnan(inputs.scores)
+        scores = jnp.where(nan, jnp.zeros((), inputs.scores.dtype), inputs.scores)
         return _dense_weights(self, scores, inputs.labels, inputs.valid)
 
 

@@ -492,11 +492,14 @@ def _squared_error_item_losses(scores, labels, valid, ids) -> jax.Array:
             return jnp.sum(x, axis=-1, keepdims=True)
         return segment_sum(x, ids)
 
-    def offsets(x):  # from the list's (or segment's) first valid item
-        if ids is None:
-            first = jnp.argmax(valid, axis=-1, keepdims=True)
-            return x - jnp.take_along_axis(x, first, axis=-1)
-        return x - total(jnp.where(first_valid_item(ids, valid), x, zero))
+    if ids is None:
+        first = valid & (jnp.cumsum(valid, axis=-1) == 1)
+    else:
+        first = first_valid_item(ids, valid)
+
+    def offsets(x):  # x - x_r; r's value is a constant that the centring removes
+        r = total(jnp.where(first, x, zero))
+        return x - jax.lax.stop_gradient(r)
 
     residuals = jnp.where(valid, offsets(labels) - offsets(scores), zero)
     count = total(valid.astype(jnp.int32)).astype(dtype)

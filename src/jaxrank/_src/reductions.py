@@ -11,7 +11,8 @@ With losses :math:`\\ell_i` (per item, or per list for a listwise loss) and weig
   scalar counts once, a per-list weight once per list) and equals
   ``"sum_over_batch_size"`` when no weights are given.
 
-A zero divisor (an empty batch, or weights summing to 0) gives 0, never NaN.
+A zero divisor (an empty batch, or weights summing to 0) gives 0, never NaN, unless the
+sum itself is NaN (a list with a non-finite score): NaN stays reported.
 """
 
 from __future__ import annotations
@@ -66,4 +67,6 @@ def reduce_losses(
         divisor = weight_sum
     else:
         divisor = jnp.asarray(math.prod(weighted.shape), weighted.dtype)
-    return safe_divide(total, divisor)
+    # The fill is no function of `total` to differentiate: the gradient stays 0.
+    nan = jnp.full((), jnp.nan, total.dtype)
+    return safe_divide(total, divisor, if_zero=jnp.where(jnp.isnan(total), nan, zero))

@@ -567,6 +567,31 @@ def test_near_ties_at_large_magnitude(labels_kind):
     _check_agreement(scores, labels, np.ones(n, bool), cotangent, 1.0)
 
 
+@pytest.mark.parametrize("labels_kind", ["graded", "real"])
+@pytest.mark.parametrize("side", ["plain", "anchored"])
+@pytest.mark.parametrize("temperature", [0.3, 1.0, 1e6])
+def test_rule_holds_on_both_sides_of_the_plain_sum_limit(
+    labels_kind, side, temperature
+):
+    """The plain partner sums are taken while max |s| <= lambda_n T
+    (``_plain_sum_limit``), the anchored ones beyond. Scores within 8 T below a top
+    just under or just over that limit (large magnitudes, small differences: the
+    plain sums' worst case): the sorted path is within the rule either way."""
+    n = N_AGREE
+    limit = hinge_sorted._plain_sum_limit(n, temperature)
+    top = limit * (0.999 if side == "plain" else 1.001)
+    rng = np.random.default_rng(int(temperature * 10) + len(side))
+    scores = (top - rng.random(n) * 8 * temperature).astype(np.float32)
+    largest = float(np.max(np.abs(scores)))
+    assert (largest <= limit) == (side == "plain")
+    if labels_kind == "graded":
+        labels = rng.integers(0, 5, n).astype(np.float32)
+    else:
+        labels = rng.random(n).astype(np.float32)
+    cotangent = rng.normal(size=n).astype(np.float32)
+    _check_agreement(scores, labels, np.ones(n, bool), cotangent, temperature)
+
+
 @pytest.mark.parametrize("magnitude", [1e16, 1e30, 1e38 / 4])
 @pytest.mark.parametrize("steps_per_t", [1, 3])
 @pytest.mark.parametrize("labels_kind", ["graded", "real"])

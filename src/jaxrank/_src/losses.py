@@ -47,8 +47,10 @@ Conventions shared by every loss:
   padded batch's weights (per-item padded weights, zero on the padding). Per-list
   weights of a padded batch become per-item weights of the packed row (a weight of
   the row's shape). The work is that of the segments: :math:`O(\\sum_k n_k^2)` pair
-  terms for segments of :math:`n_k` items (plus one sort), never a
-  ``(n, n)`` mask; lambda weights are not available with segments.
+  terms for segments of :math:`n_k` items (plus one stable sort by id, skipped
+  when each list's ids are already non-decreasing, as when queries are packed one
+  after another), never a ``(n, n)`` mask; lambda weights, and the hinge's
+  ``method="sorted"``, are not available with segments.
 * **Gradients** are hand-written ``jax.custom_vjp`` rules with :math:`O(n)` residuals
   (for the hinge, logistic and soft zero-one losses) or plain autodiff of
   :math:`O(n)` computations (squared error, ListMLE). ``custom_vjp`` rules out

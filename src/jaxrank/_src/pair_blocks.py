@@ -32,6 +32,10 @@ only the ``(..., n)`` inputs between the passes and rebuilds each slab in the
 backward pass; lambda weights enter through per-item features
 (:meth:`jaxrank.LambdaWeight.item_features`), so they need no ``(n, n)`` array either.
 
+With segments (sub-lists packed into one list), :func:`segment_pair_losses` sorts
+the items by segment and visits only the pairs near the diagonal that a segment can
+hold, so the work follows the segments' pairs rather than :math:`n^2`.
+
 :math:`x_{ij}` is computed as ``(c s_i - c s_j) / (c T)`` with a power of two
 :math:`c` (:func:`jaxrank._src.numerics.temperature_scaling`): the same bits as
 ``(s_i - s_j) / T``, but no overflow of the difference for :math:`T > 1` and no

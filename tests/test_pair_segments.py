@@ -177,6 +177,12 @@ def test_packed_row_equals_padded_batch(rng, name):
     np.testing.assert_allclose(
         packed_loss(scores, "mean"), padded_loss(padded[0], "mean") * ratio, rtol=1e-5
     )
+    # Per-item weights with zeros on the padding sum alike: the same weighted mean.
+    np.testing.assert_allclose(
+        packed_loss(scores, "mean_with_sample_weight"),
+        padded_loss(padded[0], "mean_with_sample_weight"),
+        rtol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("block_size", [3])

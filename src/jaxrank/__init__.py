@@ -33,6 +33,7 @@ from jaxrank.losses import ListMLELoss as ListMLELoss
 from jaxrank.losses import PairwiseHingeLoss as PairwiseHingeLoss
 from jaxrank.losses import PairwiseLogisticLoss as PairwiseLogisticLoss
 from jaxrank.losses import PairwiseMeanSquaredError as PairwiseMeanSquaredError
+from jaxrank.losses import PairwiseQRLoss as PairwiseQRLoss
 from jaxrank.losses import PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss
 from jaxrank.losses import PointwiseMSELoss as PointwiseMSELoss
 from jaxrank.losses import PointwiseSigmoidLoss as PointwiseSigmoidLoss
@@ -45,6 +46,7 @@ from jaxrank.losses import list_mle_loss as list_mle_loss
 from jaxrank.losses import pairwise_hinge_loss as pairwise_hinge_loss
 from jaxrank.losses import pairwise_logistic_loss as pairwise_logistic_loss
 from jaxrank.losses import pairwise_mean_squared_error as pairwise_mean_squared_error
+from jaxrank.losses import pairwise_qr_loss as pairwise_qr_loss
 from jaxrank.losses import pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss
 from jaxrank.losses import pointwise_mse_loss as pointwise_mse_loss
 from jaxrank.losses import pointwise_sigmoid_loss as pointwise_sigmoid_loss
@@ -68,6 +70,7 @@ __all__ = [
     "PairwiseHingeLoss",
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
+    "PairwiseQRLoss",
     "PairwiseSoftZeroOneLoss",
     "PointwiseMSELoss",
     "PointwiseSigmoidLoss",
@@ -94,6 +97,7 @@ __all__ = [
     "pairwise_hinge_loss",
     "pairwise_logistic_loss",
     "pairwise_mean_squared_error",
+    "pairwise_qr_loss",
     "pairwise_soft_zero_one_loss",
     "pointwise_mse_loss",
     "pointwise_sigmoid_loss",

@@ -14,6 +14,14 @@ instead of being run. It also checks that repeated calls do not recompile: every
 contender counts how often JAX traced it, and a row is marked ``RECOMPILED`` if any
 was traced more than once.
 
+``--packed`` instead compares, for every pairwise loss, one row packing
+``--queries`` queries of random lengths in ``[--min-items, --max-items]``
+(``segments=``) with the same queries padded to ``(queries, max_items)``: the two
+values and gradients agree (their largest relative difference is printed), the
+table gives both times, their ratio, and the scratch memory XLA reserves for each
+compiled program
+(:func:`run_packed`).
+
 ``--precision`` instead measures the rounding error of the float32 sorted hinge at
 ``n = --precision-n`` (default ``2^20``) against the same loss evaluated in float64
 (:func:`run_precision`).
@@ -69,6 +77,7 @@ LOSSES = {
     "pairwise_mean_squared_error": LossEntry(
         "pairwise_mean_squared_error", "PairwiseMeanSquaredError", "pairwise_mse_loss"
     ),
+    "pairwise_qr": LossEntry("pairwise_qr_loss", None, "pairwise_qr_loss"),
     "list_mle": LossEntry("list_mle_loss", "ListMLELoss", "listmle_loss"),
 }
 DEFAULT_SHAPES = ((256, 32), (64, 256), (16, 1024), (1, 16384), (1, 2**20))
@@ -334,6 +343,105 @@ def run_benchmark(losses, shapes, repeats, min_seconds, budget_gib, memory, real
     return rows
 
 
+PAIRWISE = tuple(name for name in LOSSES if name.startswith("pairwise"))
+
+
+def _packed_queries(queries, min_items, max_items, seed=0):
+    """``(packed, padded)`` inputs of the same queries: a row ``(scores, labels,
+    segments)`` of all their items, and ``(scores, labels)`` padded with label -1."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(min_items, max_items + 1, queries)
+    total = int(lengths.sum())
+    scores = rng.normal(size=total).astype(np.float32)
+    labels = _labels("graded", total, rng)
+    query = np.repeat(np.arange(queries), lengths)
+    slot = np.concatenate([np.arange(k) for k in lengths])
+    padded_scores = np.zeros((queries, max_items), np.float32)
+    padded_labels = np.full((queries, max_items), -1.0, np.float32)
+    padded_scores[query, slot], padded_labels[query, slot] = scores, labels
+    packed = tuple(jnp.asarray(x) for x in (scores, labels, query))
+    return packed, (jnp.asarray(padded_scores), jnp.asarray(padded_labels)), slot
+
+
+def _temp_mib(fn, args):
+    compiled = jax.jit(fn).lower(*args).compile()
+    return compiled.memory_analysis().temp_size_in_bytes / 2**20
+
+
+def _rel_diff(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-30))
+
+
+def run_packed(queries, min_items, max_items, repeats, min_seconds):
+    """Prints packed-row against padded-batch timings of every pairwise loss (the
+    ``"sum"`` reduction, where the two are equal); returns the rows as dicts."""
+    packed, padded, slot = _packed_queries(queries, min_items, max_items)
+    total = packed[0].shape[0]
+    print(
+        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), "
+        f"jax {jax.__version__}; {queries} queries of {min_items}-{max_items} "
+        f"items: padded ({queries}, {max_items}) vs one packed row of {total} "
+        f"items; ms = median of at least {repeats} interleaved rounds (and "
+        f"{min_seconds:g} s), jit(value_and_grad), reduction='sum'"
+    )
+    header = (
+        "loss",
+        "padded ms",
+        "packed ms",
+        "packed / padded",
+        "temp MiB padded",
+        "temp MiB packed",
+        "max rel diff (value, grad)",
+    )
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    rows = []
+    for loss in PAIRWISE:
+        fn = getattr(jaxrank, LOSSES[loss].jaxrank)
+
+        def padded_loss(s, y, fn=fn):
+            return fn(s, y, reduction="sum")
+
+        def packed_loss(s, y, segments, fn=fn):
+            return fn(s, y, segments=segments, reduction="sum")
+
+        works = {
+            "padded": (TraceCountingJit(jax.value_and_grad(padded_loss)), padded),
+            "packed": (TraceCountingJit(jax.value_and_grad(packed_loss)), packed),
+        }
+        timed = _time_side_by_side(works, repeats, min_seconds)
+        (value, grad), (packed_value, packed_grad) = (
+            fn(*args) for fn, args in works.values()
+        )
+        query = np.asarray(packed[2])
+        diff = (
+            _rel_diff(packed_value, value),
+            _rel_diff(packed_grad, grad[query, slot]),
+        )
+        row = {
+            "loss": loss,
+            **{name: seconds for name, (seconds, _) in timed.items()},
+            "temp_padded": _temp_mib(jax.value_and_grad(padded_loss), padded),
+            "temp_packed": _temp_mib(jax.value_and_grad(packed_loss), packed),
+            "diff": diff,
+        }
+        cells = [
+            loss,
+            _fmt(row["padded"]),
+            _fmt(row["packed"]),
+            f"{row['packed'] / row['padded']:.2f}",
+            f"{row['temp_padded']:.1f}",
+            f"{row['temp_packed']:.1f}",
+            f"{diff[0]:.1e}, {diff[1]:.1e}",
+        ]
+        if not all(once for _, once in timed.values()):
+            cells[-1] += " RECOMPILED"
+        print("| " + " | ".join(cells) + " |", flush=True)
+        rows.append(row)
+    return rows
+
+
 @jax.jit
 def _hinge_losses_and_grad(scores, labels, cotangent):
     """Per-item sorted hinge losses and the VJP of ``cotangent`` through them."""
@@ -477,6 +585,13 @@ _FLAGS = {
         default=2**20,
         help="also time arbitrary real labels for lists this long",
     ),
+    "--packed": dict(
+        action="store_true",
+        help="only compare one packed row (segments=) with the padded batch",
+    ),
+    "--queries": dict(type=int, default=512, help="queries for --packed"),
+    "--min-items": dict(type=int, default=16, help="shortest query for --packed"),
+    "--max-items": dict(type=int, default=128, help="longest query for --packed"),
     "--precision": dict(
         action="store_true",
         help="only run the float32-vs-float64 check of the sorted hinge",
@@ -502,6 +617,11 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.precision:
         run_precision(args.precision_n)
+        return
+    if args.packed:
+        run_packed(
+            args.queries, args.min_items, args.max_items, args.repeats, args.min_seconds
+        )
         return
     run_benchmark(
         args.losses,

@@ -9,6 +9,7 @@ from jaxrank._src.loss_classes import PairwiseLogisticLoss as PairwiseLogisticLo
 from jaxrank._src.loss_classes import (
     PairwiseMeanSquaredError as PairwiseMeanSquaredError,
 )
+from jaxrank._src.loss_classes import PairwiseQRLoss as PairwiseQRLoss
 from jaxrank._src.loss_classes import (
     PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss,
 )
@@ -25,6 +26,7 @@ from jaxrank._src.losses import pairwise_logistic_loss as pairwise_logistic_loss
 from jaxrank._src.losses import (
     pairwise_mean_squared_error as pairwise_mean_squared_error,
 )
+from jaxrank._src.losses import pairwise_qr_loss as pairwise_qr_loss
 from jaxrank._src.losses import (
     pairwise_soft_zero_one_loss as pairwise_soft_zero_one_loss,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "PairwiseHingeLoss",
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
+    "PairwiseQRLoss",
     "PairwiseSoftZeroOneLoss",
     "PointwiseMSELoss",
     "PointwiseSigmoidLoss",
@@ -60,6 +63,7 @@ __all__ = [
     "pairwise_hinge_loss",
     "pairwise_logistic_loss",
     "pairwise_mean_squared_error",
+    "pairwise_qr_loss",
     "pairwise_soft_zero_one_loss",
     "pointwise_mse_loss",
     "pointwise_sigmoid_loss",

@@ -533,3 +533,31 @@ def check_finite_number(name: str, value) -> float:
     if not math.isfinite(float(value)):
         raise ValueError(f"`{name}` must be finite; received {name}={value!r}.")
     return float(value)
+
+
+def check_segment_options(segments, lambda_weights, method: str = "auto") -> None:
+    """Refuses lambda weights (their per-list item features, such as ideal DCG, would
+    cross the segments) and the sorted hinge (whose prefix tables span the whole
+    list) together with segments."""
+    if segments is None:
+        return
+    if lambda_weights is not None:
+        raise ValueError(
+            "`lambda_weights` cannot be combined with `segments` yet; received "
+            f"lambda_weights={lambda_weights!r} with segments."
+        )
+    if method == "sorted":
+        raise ValueError(
+            '`method="sorted"` cannot be combined with `segments` yet; use "auto" '
+            'or "all_pairs" (pairs within segments, at per-segment cost).'
+        )
+
+
+def check_quantile(tau) -> float:
+    """Returns ``tau`` as a Python float after checking it is a static number in
+    ``(0, 1]``."""
+    if isinstance(tau, bool) or not isinstance(tau, numbers.Real):
+        raise TypeError(f"`tau` must be a Python number in (0, 1]; received {tau!r}.")
+    if not 0.0 < float(tau) <= 1.0:
+        raise ValueError(f"`tau` must be in (0, 1]; received tau={tau!r}.")
+    return float(tau)

@@ -170,6 +170,16 @@ class PairwiseMeanSquaredError(RankingLoss):
     pass
 
 
+_QR_DOC = _DOC.replace(
+    "a drop-in for ``keras_rs.losses.{name}``", "computed with rax's pair terms"
+)
+
+
+@keras_class(loss_classes.PairwiseQRLoss, "jaxrank.losses", _QR_DOC)
+class PairwiseQRLoss(RankingLoss):
+    pass
+
+
 @keras_class(loss_classes.ListMLELoss, "jaxrank.losses", _DOC)
 class ListMLELoss(RankingLoss):
     per_list = True

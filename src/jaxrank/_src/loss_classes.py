@@ -29,6 +29,7 @@ from jaxrank._src.losses import (
     pairwise_hinge_loss,
     pairwise_logistic_loss,
     pairwise_mean_squared_error,
+    pairwise_qr_loss,
     pairwise_soft_zero_one_loss,
 )
 from jaxrank._src.metric_classes import GAIN_FUNCTIONS
@@ -284,6 +285,61 @@ class PairwiseMeanSquaredError(_PairwiseLambdaLoss):
     """
 
     loss_fn = staticmethod(_squared_error_ignoring_temperature)
+
+
+@_documented
+class PairwiseQRLoss(RankingLoss):
+    r"""Pairwise quantile-regression loss as a class (rax's pair terms, keras_rs's
+    calling convention; keras_rs has no such loss).
+
+    .. math::
+
+        \ell_i = \sum_j [y_i > y_j]\,\lambda_{ij}\bigl(\tau \max(0, u_{ij})^p
+                 + (1 - \tau) \max(0, -u_{ij})^p\bigr), \quad
+        u_{ij} = (y_i - y_j) - (s_i - s_j)
+
+    See :func:`jaxrank.pairwise_qr_loss`; the calling convention is
+    :class:`PairwiseHingeLoss`'s.
+
+    Args:
+      tau: quantile in (0, 1] (default 0.5).
+      squared: square each hinge (:math:`p = 2`; default False, :math:`p = 1`).
+      <common args>
+      lambda_weights: optional lambda weights.
+      block_size: optional static rows per block (default: chosen from the shape).
+
+    Examples:
+      >>> import numpy as np
+      >>> import jaxrank
+      >>> loss = jaxrank.PairwiseQRLoss(tau=0.8, reduction="sum")
+      >>> # One pair, label gap 2, score gap 0.5: u = 1.5, loss 0.8 * 1.5.
+      >>> print(f"{loss(np.array([[2.0, 0.0]]), np.array([[0.5, 0.0]])):.2f}")
+      1.20
+    """
+
+    loss_fn = staticmethod(pairwise_qr_loss)
+
+    def __init__(
+        self,
+        tau: float = 0.5,
+        squared: bool = False,
+        reduction: Reduction | None = "sum_over_batch_size",
+        name: str | None = None,
+        dtype: Any = None,
+        lambda_weights: LambdaWeight | None = None,
+        block_size: int | None = None,
+    ) -> None:
+        if not isinstance(squared, bool):
+            raise TypeError(f"`squared` must be a bool; received {squared!r}.")
+        super().__init__(
+            reduction,
+            name,
+            dtype,
+            tau=checks.check_quantile(tau),
+            squared=squared,
+            lambda_weights=checks.check_lambda_weights(lambda_weights),
+            block_size=checks.check_positive_int("block_size", block_size),
+        )
 
 
 @_documented

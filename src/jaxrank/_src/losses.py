@@ -30,6 +30,27 @@ Conventions shared by every loss:
   of entries, ignored items included, as Keras counts them;
   ``"mean_with_sample_weight"`` divides it by the sum of the weights as given (a
   scalar counts once, a per-list weight once per list). A zero divisor gives 0.
+* **Segments.** The pairwise losses take ``segments=``, ``(..., n)`` integer ids:
+  items of one list with equal ids form one sub-list, and no pair and no normaliser
+  crosses a segment (the squared error's closed form uses per-segment sums; a
+  non-finite valid score makes only its own segment NaN). Each item's loss is then
+  the loss it would have in its segment alone, so a row packing several queries has
+  the per-item losses of the same queries laid out as a padded batch (padding
+  ignored), in any order of items. Normalisers, per reduction: ``"none"`` and
+  ``"sum"`` need none, so a packed row's ``"sum"`` *equals* the padded batch's.
+  ``"sum_over_batch_size"``/``"mean"`` divide by the number of entries of the array
+  given (Keras's rule, unchanged by segments): a packed row of :math:`N` items
+  divides by :math:`N`, the padded ``(B, n)`` batch by :math:`Bn`, so the two differ
+  by that factor (rescale by :math:`N / (Bn)`, or use ``"sum"``, to match).
+  ``"mean_with_sample_weight"`` divides by the sum of the weights as given, so it
+  matches when the packed row carries per-item weights whose sum equals that of the
+  padded batch's weights (per-item padded weights, zero on the padding). Per-list
+  weights of a padded batch become per-item weights of the packed row (a weight of
+  the row's shape). The work is that of the segments: :math:`O(\\sum_k n_k^2)` pair
+  terms for segments of :math:`n_k` items (plus one stable sort by id, skipped
+  when each list's ids are already non-decreasing, as when queries are packed one
+  after another), never a ``(n, n)`` mask; lambda weights, and the hinge's
+  ``method="sorted"``, are not available with segments.
 * **Gradients** are hand-written ``jax.custom_vjp`` rules with :math:`O(n)` residuals
   (for the hinge, logistic and soft zero-one losses) or plain autodiff of
   :math:`O(n)` computations (squared error, ListMLE). ``custom_vjp`` rules out
@@ -46,11 +67,18 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxrank._src import checks, hinge_allpairs, hinge_sorted, pair_blocks, ranking
-from jaxrank._src import segments as segment_ops
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import safe_divide, scale_for_temperature
 from jaxrank._src.reductions import reduce_losses
+from jaxrank._src.segments import (
+    dense_ids,
+    first_valid_item,
+    run_scan,
+    segment_max,
+    segment_sum,
+    segment_totals,
+)
 from jaxrank._src.types import HingeMethod, Reduction
 
 _ARGS = """scores: ``(..., n)`` floating scores; the last axis is the list.
@@ -59,6 +87,9 @@ _ARGS = """scores: ``(..., n)`` floating scores; the last axis is the list.
       weights: optional scalar, per-list ``(...)`` or ``(..., 1)``, or per-item
         ``(..., n)`` weights (or any shape broadcasting to the scores'), multiplying
         the per-item losses."""
+_SEGMENTS = """segments: optional ``(..., n)`` integer segment ids: items of one list
+        with equal ids form one sub-list (e.g. queries packed into one row); no
+        pair crosses a segment (module docstring: *Segments*)."""
 _REDUCTION = """reduction: ``"sum_over_batch_size"`` (default) or ``"mean"``, ``"sum"``,
         ``"mean_with_sample_weight"``, ``"none"``/``None`` (per-item losses)."""
 _RETURNS = (
@@ -72,7 +103,11 @@ _BLOCK_SIZE = """block_size: static number of rows per block, or None (default) 
 def _documented(fn):
     """Fills the argument descriptions every loss shares into ``fn``'s docstring."""
     fn.__doc__ = fn.__doc__.format(
-        args=_ARGS, reduction=_REDUCTION, returns=_RETURNS, block_size=_BLOCK_SIZE
+        args=_ARGS,
+        segments=_SEGMENTS,
+        reduction=_REDUCTION,
+        returns=_RETURNS,
+        block_size=_BLOCK_SIZE,
     )
     return fn
 
@@ -86,10 +121,23 @@ def _kernel_inputs(scores, labels, where, weights):
     return inputs, kernel_scores, nonfinite_lists
 
 
+def _pairwise_inputs(scores, labels, where, weights, segment_ids):
+    """:func:`_kernel_inputs`, the checked ``segments`` (or None) and the items to
+    report as NaN: those of a list, or with segments of a segment, holding a
+    non-finite valid score."""
+    inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
+    segment_ids = checks.check_segments(segment_ids, kernel_scores)
+    if segment_ids is None:
+        return inputs, kernel_scores, nonfinite[..., None], None
+    bad = (~jnp.isfinite(inputs.scores)).astype(jnp.int32)  # invalid scores are 0
+    nonfinite = segment_max(bad, dense_ids(segment_ids)) > 0
+    return inputs, kernel_scores, nonfinite, segment_ids
+
+
 def _reduce_item_losses(
     item_losses: jax.Array,
     inputs: RankingInputs,
-    nonfinite_lists: jax.Array,
+    nonfinite: jax.Array,
     reduction: str,
 ) -> jax.Array:
     return reduce_losses(
@@ -97,7 +145,7 @@ def _reduce_item_losses(
         reduction,
         weights=inputs.weights,
         valid=inputs.valid,
-        nonfinite=nonfinite_lists[..., None],
+        nonfinite=nonfinite,
         weight_sum=inputs.weight_sum,
     )
 
@@ -118,6 +166,7 @@ def pairwise_hinge_loss(
     *,
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
     temperature: float = 1.0,
     reduction: Reduction | None = "sum_over_batch_size",
     method: HingeMethod = "auto",
@@ -151,10 +200,14 @@ def pairwise_hinge_loss(
     time: the sorted path from 768 items in batches of up to 4 lists and from 2048
     items in larger batches. Lambda weights need per-pair values, which the sorted
     path cannot take: with them every pair is visited, in blocks of rows whose size
-    keeps memory bounded.
+    keeps memory bounded. With ``segments`` (``"auto"`` or ``"all_pairs"``; not yet
+    ``"sorted"``) the pairs of each segment are visited after one sort by segment,
+    at a cost proportional to the segments' pairs (:mod:`jaxrank.losses`,
+    *Segments*).
 
     Args:
       {args}
+      {segments}
       temperature: static Python float > 0 that divides score differences.
       {reduction}
       method: ``"auto"`` (default), ``"all_pairs"`` or ``"sorted"`` (``"dense"`` is
@@ -191,8 +244,21 @@ def pairwise_hinge_loss(
     reduction = checks.check_reduction(reduction)
     lambda_weights = checks.check_lambda_weights(lambda_weights)
     method = checks.check_hinge_method(method, lambda_weights)
-    inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
-    if lambda_weights is None:
+    checks.check_segment_options(segments, lambda_weights, method)
+    inputs, kernel_scores, nonfinite, segments = _pairwise_inputs(
+        scores, labels, where, weights, segments
+    )
+    if segments is not None:
+        item_losses = pair_blocks.segment_pair_losses(
+            kernel_scores,
+            inputs.label_keys,
+            inputs.valid,
+            segments,
+            pair_blocks.HINGE,
+            temperature=temperature,
+            block_size=None,
+        )
+    elif lambda_weights is None:
         kernel = _hinge_kernel(method, kernel_scores.shape)
         item_losses = kernel(
             kernel_scores, inputs.label_keys, inputs.valid, temperature
@@ -211,26 +277,51 @@ def pairwise_hinge_loss(
 
 
 def _pair_term_loss(
-    term, scores, labels, where, weights, temperature, reduction, lambda_weights, block
+    term,
+    scores,
+    labels,
+    where,
+    weights,
+    segment_ids,
+    temperature,
+    reduction,
+    lambda_weights,
+    block,
 ):
-    """A pairwise loss summed by the row-block kernel, checked and reduced."""
+    """A pairwise loss summed by the row-block kernel (or, with segments, the band
+    kernel), checked and reduced."""
     temperature = checks.check_temperature(temperature)
     reduction = checks.check_reduction(reduction)
     lambda_weights = checks.check_lambda_weights(lambda_weights)
     block = checks.check_positive_int("block_size", block)
-    inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
-    # Ordered terms only compare labels; lambda weights and the squared error also
-    # use them as numbers (integer labels beyond the compute dtype round there).
-    compare_only = term.ordered and lambda_weights is None
-    item_losses = pair_blocks.pair_losses(
-        kernel_scores,
-        inputs.label_keys if compare_only else inputs.labels,
-        inputs.valid,
-        term,
-        temperature=temperature,
-        lambda_weights=lambda_weights,
-        block_size=block,
+    checks.check_segment_options(segment_ids, lambda_weights)
+    inputs, kernel_scores, nonfinite, segment_ids = _pairwise_inputs(
+        scores, labels, where, weights, segment_ids
     )
+    # Sign-only terms only compare labels; lambda weights and the other terms also
+    # use them as numbers (integer labels beyond the compute dtype round there).
+    compare_only = term.ordered and not term.label_values and lambda_weights is None
+    kernel_labels = inputs.label_keys if compare_only else inputs.labels
+    if segment_ids is not None:
+        item_losses = pair_blocks.segment_pair_losses(
+            kernel_scores,
+            kernel_labels,
+            inputs.valid,
+            segment_ids,
+            term,
+            temperature=temperature,
+            block_size=block,
+        )
+    else:
+        item_losses = pair_blocks.pair_losses(
+            kernel_scores,
+            kernel_labels,
+            inputs.valid,
+            term,
+            temperature=temperature,
+            lambda_weights=lambda_weights,
+            block_size=block,
+        )
     return _reduce_item_losses(item_losses, inputs, nonfinite, reduction)
 
 
@@ -241,6 +332,7 @@ def pairwise_logistic_loss(
     *,
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
     temperature: float = 1.0,
     reduction: Reduction | None = "sum_over_batch_size",
     lambda_weights: LambdaWeight | None = None,
@@ -266,6 +358,7 @@ def pairwise_logistic_loss(
 
     Args:
       {args}
+      {segments}
       temperature: static Python float > 0 that divides score differences.
       {reduction}
       lambda_weights: optional lambda weights such as
@@ -298,6 +391,7 @@ def pairwise_logistic_loss(
         labels,
         where,
         weights,
+        segments,
         temperature,
         reduction,
         lambda_weights,
@@ -312,6 +406,7 @@ def pairwise_soft_zero_one_loss(
     *,
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
     temperature: float = 1.0,
     reduction: Reduction | None = "sum_over_batch_size",
     lambda_weights: LambdaWeight | None = None,
@@ -335,6 +430,7 @@ def pairwise_soft_zero_one_loss(
 
     Args:
       {args}
+      {segments}
       temperature: static Python float > 0 that divides score differences.
       {reduction}
       lambda_weights: optional lambda weights such as
@@ -366,6 +462,7 @@ def pairwise_soft_zero_one_loss(
         labels,
         where,
         weights,
+        segments,
         temperature,
         reduction,
         lambda_weights,
@@ -373,30 +470,40 @@ def pairwise_soft_zero_one_loss(
     )
 
 
-def _squared_error_item_losses(scores, labels, valid) -> jax.Array:
-    """:math:`\\sum_j v_j ((y_i - y_j) - (s_i - s_j))^2` for valid i, in O(n).
+def _squared_error_item_losses(scores, labels, valid, ids) -> jax.Array:
+    """:math:`\\sum_j v_j ((y_i - y_j) - (s_i - s_j))^2` for valid i, in O(n), over
+    the list or, given dense segment ``ids``, over i's segment.
 
     With residuals :math:`e = y - s` centred over the valid items,
     :math:`d = e - \\bar e`, the sum is :math:`m d_i^2 + \\sum_j v_j d_j^2` for
     :math:`m` valid items; centring avoids the cancellation of the raw moments. The
-    residuals are taken relative to the list's first valid item :math:`r`,
+    residuals are taken relative to the list's (segment's) first valid item :math:`r`,
     :math:`e_i = (y_i - y_r) - (s_i - s_r)` (the same :math:`d`): each difference is
     one of the definition's, so scores and labels far from zero lose nothing that the
     pairwise sum keeps.
     """
     dtype = scores.dtype
     zero = jnp.zeros((), dtype)
-    first = valid & (jnp.cumsum(valid, axis=-1) == 1)
+
+    def total(x):
+        if ids is None:
+            return jnp.sum(x, axis=-1, keepdims=True)
+        return segment_sum(x, ids)
+
+    if ids is None:
+        first = valid & (jnp.cumsum(valid, axis=-1) == 1)
+    else:
+        first = first_valid_item(ids, valid)
 
     def offsets(x):  # x - x_r; r's value is a constant that the centring removes
-        r = jnp.sum(jnp.where(first, x, zero), axis=-1, keepdims=True)
+        r = total(jnp.where(first, x, zero))
         return x - jax.lax.stop_gradient(r)
 
     residuals = jnp.where(valid, offsets(labels) - offsets(scores), zero)
-    count = jnp.sum(valid, axis=-1, keepdims=True).astype(dtype)
-    mean = safe_divide(jnp.sum(residuals, axis=-1, keepdims=True), count)
+    count = total(valid.astype(jnp.int32)).astype(dtype)
+    mean = safe_divide(total(residuals), count)
     centred = jnp.where(valid, residuals - mean, zero)
-    spread = jnp.sum(jnp.square(centred), axis=-1, keepdims=True)
+    spread = total(jnp.square(centred))
     return jnp.where(valid, count * jnp.square(centred) + spread, zero)
 
 
@@ -407,6 +514,7 @@ def pairwise_mean_squared_error(
     *,
     where: ArrayLike | None = None,
     weights: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
     reduction: Reduction | None = "sum_over_batch_size",
     lambda_weights: LambdaWeight | None = None,
     block_size: int | None = None,
@@ -427,13 +535,15 @@ def pairwise_mean_squared_error(
 
     .. math:: \ell_i = w_i \Bigl(m\,d_i^2 + \sum_j d_j^2\Bigr),
 
-    computed in :math:`O(n)` time and memory per list, differentiated by plain
-    autodiff (also :math:`O(n)`; this path also has forward mode). With
-    ``lambda_weights`` the pair terms are summed explicitly, in blocks of rows
-    (``block_size``).
+    (with ``segments``, :math:`m`, :math:`\bar e` and the sum are those of item
+    :math:`i`'s segment) computed in :math:`O(n)` time and memory per list,
+    differentiated by plain autodiff (also :math:`O(n)`; this path also has
+    forward mode). With ``lambda_weights`` the pair terms are summed explicitly, in
+    blocks of rows (``block_size``).
 
     Args:
       {args}
+      {segments}
       {reduction}
       lambda_weights: optional lambda weights such as
         :class:`jaxrank.LabelDiffLambdaWeight`, multiplying each pair's term.
@@ -464,6 +574,7 @@ def pairwise_mean_squared_error(
             labels,
             where,
             weights,
+            segments,
             1.0,
             reduction,
             lambda_weights,
@@ -471,14 +582,100 @@ def pairwise_mean_squared_error(
         )
     reduction = checks.check_reduction(reduction)
     checks.check_positive_int("block_size", block_size)
-    inputs, kernel_scores, nonfinite = _kernel_inputs(scores, labels, where, weights)
-    # A NaN list's losses are replaced, and its cotangent is 0: with its scores read
-    # as 0 no intermediate overflows, so autodiff cannot make that 0 a NaN.
-    kernel_scores = jnp.where(
-        nonfinite[..., None], jnp.zeros((), kernel_scores.dtype), kernel_scores
+    inputs, kernel_scores, nonfinite, segments = _pairwise_inputs(
+        scores, labels, where, weights, segments
     )
-    item_losses = _squared_error_item_losses(kernel_scores, inputs.labels, inputs.valid)
+    # A NaN list's (or segment's) losses are replaced, and its cotangent is 0: with
+    # its scores read as 0 no intermediate overflows, so autodiff cannot make that 0
+    # a NaN.
+    zero = jnp.zeros((), kernel_scores.dtype)
+    kernel_scores = jnp.where(nonfinite, zero, kernel_scores)
+    ids = None if segments is None else dense_ids(segments)
+    item_losses = _squared_error_item_losses(
+        kernel_scores, inputs.labels, inputs.valid, ids
+    )
     return _reduce_item_losses(item_losses, inputs, nonfinite, reduction)
+
+
+@_documented
+def pairwise_qr_loss(
+    scores: ArrayLike,
+    labels: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
+    tau: float = 0.5,
+    squared: bool = False,
+    reduction: Reduction | None = "sum_over_batch_size",
+    lambda_weights: LambdaWeight | None = None,
+    block_size: int | None = None,
+) -> jax.Array:
+    r"""Pairwise quantile-regression loss, with the pair terms of
+    ``rax.pairwise_qr_loss``.
+
+    Over the pairs an item should outrank, the score gap is regressed on the label
+    gap with the pinball (quantile) loss of quantile :math:`\tau`:
+
+    .. math::
+
+        \ell_i = w_i \sum_j [y_i - y_j > 0]\,\lambda_{{ij}}\,\Bigl(
+            \tau \max(0, u_{{ij}})^p + (1 - \tau) \max(0, -u_{{ij}})^p\Bigr),
+        \qquad u_{{ij}} = (y_i - y_j) - (s_i - s_j),
+
+    with :math:`p = 2` if ``squared`` else 1. At :math:`\tau = 1/2` (and
+    :math:`p = 2`) it is half the squared error of the pairs with distinct labels.
+    The gradient is a ``jax.custom_vjp`` with :math:`O(n)` residuals (subgradient 0
+    at :math:`u_{{ij}} = 0`, as ``jax.nn.relu``); rax's ``reduce_fn=jnp.sum`` is our
+    ``reduction="sum"`` (rax's mean divides by the number of pairs, ours by the
+    number of entries, as every jaxrank loss). Long lists are computed in blocks of
+    rows (``block_size``).
+
+    Args:
+      {args}
+      {segments}
+      tau: static quantile in :math:`(0, 1]`.
+      squared: square each of the two hinges.
+      {reduction}
+      lambda_weights: optional lambda weights multiplying each pair's term.
+      {block_size}
+
+    Returns:
+      {returns}
+
+    Raises:
+      TypeError, ValueError: at trace time, for inputs of the wrong dtype or shape,
+        ``tau`` outside :math:`(0, 1]`, an unknown reduction, or a bad
+        ``lambda_weights`` or ``block_size``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> import jaxrank
+      >>> labels = jnp.array([2.0, 0.0, 1.0])
+      >>> scores = jnp.array([0.5, 0.0, 1.5])
+      >>> # Pairs (0, 1): u = 1.5; (0, 2): u = 2; (2, 1): u = -0.5.
+      >>> losses = jaxrank.pairwise_qr_loss(scores, labels, tau=0.8, reduction="none")
+      >>> print([f"{{x:.2f}}" for x in losses.tolist()])
+      ['2.80', '0.00', '0.10']
+
+    References:
+      ``rax.pairwise_qr_loss``; Koenker and Bassett, *Regression quantiles* (1978).
+    """
+    if not isinstance(squared, bool):
+        raise TypeError(f"`squared` must be a bool; received {squared!r}.")
+    term = pair_blocks.quantile_term(checks.check_quantile(tau), squared)
+    return _pair_term_loss(
+        term,
+        scores,
+        labels,
+        where,
+        weights,
+        segments,
+        1.0,
+        reduction,
+        lambda_weights,
+        block_size,
+    )
 
 
 # keras_rs's ListMLE constants: the floor inside the log, and the fill of ignored items.
@@ -507,7 +704,7 @@ def _list_mle_losses(scores, labels, valid, temperature, ids=None):
         top = jnp.max(valid_scores, axis=-1, keepdims=True, initial=lowest)
     else:
         ranked_ids = jnp.take_along_axis(ids, order, axis=-1)
-        top = segment_ops.segment_max(valid_scores, ranked_ids)
+        top = segment_max(valid_scores, ranked_ids)
         has_items = top > lowest
     top = jnp.where(has_items, top, jnp.zeros((), dtype))
     # Shifted by the largest, exp cannot overflow (the log-sum-exp trick); shifted
@@ -517,15 +714,13 @@ def _list_mle_losses(scores, labels, valid, temperature, ids=None):
     if ids is None:
         tail_sums = jnp.flip(jnp.cumsum(jnp.flip(jnp.exp(logits), -1), axis=-1), -1)
     else:
-        tail_sums = segment_ops.run_scan(
-            jnp.add, jnp.exp(logits), ranked_ids, reverse=True
-        )
+        tail_sums = run_scan(jnp.add, jnp.exp(logits), ranked_ids, reverse=True)
     log_probs = logits - jnp.log(tail_sums + jnp.asarray(_LIST_MLE_EPSILON, dtype))
     log_probs = jnp.where(ranked_valid, log_probs, jnp.zeros((), dtype))
     if ids is None:
         return -jnp.sum(log_probs, axis=-1)
     in_list_order = jnp.take_along_axis(log_probs, jnp.argsort(order, axis=-1), -1)
-    return -segment_ops.segment_totals(in_list_order, ids, valid)
+    return -segment_totals(in_list_order, ids, valid)
 
 
 def list_mle_loss(
@@ -612,7 +807,7 @@ def list_mle_loss(
     checks.check_list_weights(weights, shape)
     segments = checks.check_segments(segments, kernel_scores)
     if segments is not None:
-        ids = segment_ops.dense_ids(segments)
+        ids = dense_ids(segments)
         losses = _list_mle_losses(
             kernel_scores, inputs.label_keys, inputs.valid, temperature, ids
         )
@@ -622,7 +817,7 @@ def list_mle_loss(
             weights=inputs.weights,
             nonfinite=nonfinite[..., None],
             weight_sum=inputs.weight_sum,
-            mean_count=jnp.sum(segment_ops.first_valid_item(ids, inputs.valid)),
+            mean_count=jnp.sum(first_valid_item(ids, inputs.valid)),
         )
     losses = _list_mle_losses(
         kernel_scores, inputs.label_keys, inputs.valid, temperature

@@ -32,6 +32,10 @@ only the ``(..., n)`` inputs between the passes and rebuilds each slab in the
 backward pass; lambda weights enter through per-item features
 (:meth:`jaxrank.LambdaWeight.item_features`), so they need no ``(n, n)`` array either.
 
+With segments (sub-lists packed into one list), :func:`segment_pair_losses` sorts
+the items by segment and visits only the pairs near the diagonal that a segment can
+hold, so the work follows the segments' pairs rather than :math:`n^2`.
+
 :math:`x_{ij}` is computed as ``(c s_i - c s_j) / (c T)`` with a power of two
 :math:`c` (:func:`jaxrank._src.numerics.temperature_scaling`): the same bits as
 ``(s_i - s_j) / T``, but no overflow of the difference for :math:`T > 1` and no
@@ -52,6 +56,7 @@ from jax import lax
 
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import divide_by_temperature, scale_for_temperature
+from jaxrank._src.segments import segment_order
 
 # Largest pair slab, in elements, built at once by `block_size_for` (32 MiB float32).
 PAIR_BUDGET = 2**23
@@ -65,11 +70,13 @@ class PairTerm(NamedTuple):
       slope: ``df/dx (x, dy)``, elementwise (the subgradient at kinks).
       ordered: True to count pairs with ``y_i > y_j`` only; False for all pairs of
         valid items.
+      label_values: True when ``f`` reads ``dy`` as a number (not only its sign).
     """
 
     value: Callable[[jax.Array, jax.Array], jax.Array]
     slope: Callable[[jax.Array, jax.Array], jax.Array]
     ordered: bool
+    label_values: bool = False
 
 
 def _hinge(x, dy):
@@ -116,7 +123,33 @@ def _squared_slope(x, dy):
 HINGE = PairTerm(_hinge, _hinge_slope, ordered=True)
 LOGISTIC = PairTerm(_logistic, _logistic_slope, ordered=True)
 SOFT_ZERO_ONE = PairTerm(_soft_zero_one, _soft_zero_one_slope, ordered=True)
-SQUARED = PairTerm(_squared, _squared_slope, ordered=False)
+SQUARED = PairTerm(_squared, _squared_slope, ordered=False, label_values=True)
+
+
+def _quantile(x, dy, tau, squared):
+    under, over = jax.nn.relu(dy - x), jax.nn.relu(x - dy)
+    if squared:
+        under, over = jnp.square(under), jnp.square(over)
+    return tau * under + (1 - tau) * over
+
+
+def _quantile_slope(x, dy, tau, squared):
+    # Subgradient 0 at the kink x == dy, as `jax.nn.relu`.
+    under, over = (dy - x > 0).astype(x.dtype), (x - dy > 0).astype(x.dtype)
+    if squared:
+        under, over = 2 * jax.nn.relu(dy - x), 2 * jax.nn.relu(x - dy)
+    return (1 - tau) * over - tau * under
+
+
+@functools.cache
+def quantile_term(tau: float, squared: bool) -> PairTerm:
+    """The pairwise quantile-regression term of quantile ``tau``: with
+    :math:`u = \\Delta y - x`, :math:`f = \\tau\\max(0, u) + (1 - \\tau)\\max(0, -u)`,
+    each hinge squared if ``squared``. Cached, so equal options give one static
+    term (one compiled kernel)."""
+    value = functools.partial(_quantile, tau=tau, squared=squared)
+    slope = functools.partial(_quantile_slope, tau=tau, squared=squared)
+    return PairTerm(value, slope, ordered=True, label_values=True)
 
 
 def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:
@@ -136,12 +169,14 @@ def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:
 
 
 class _Items(NamedTuple):
-    """The per-item arrays of some rows (or of all columns) of the pair matrix."""
+    """The per-item arrays of some rows (or of all columns) of the pair matrix;
+    ``segment`` holds run ids when pairs must not cross segments, else None."""
 
     scores: jax.Array
     labels: jax.Array
     valid: jax.Array
     features: tuple[jax.Array, ...]
+    segment: jax.Array | None = None
 
 
 def _slab(term, temperature, lambda_weight, rows: _Items, cols: _Items):
@@ -153,6 +188,8 @@ def _slab(term, temperature, lambda_weight, rows: _Items, cols: _Items):
     counted = rows.valid[..., :, None] & cols.valid[..., None, :]
     if term.ordered:
         counted = counted & (dy > 0)
+    if rows.segment is not None:
+        counted = counted & (rows.segment[..., :, None] == cols.segment[..., None, :])
     weights = None
     if lambda_weight is not None:
         weights = lambda_weight.pair_weights(
@@ -283,4 +320,199 @@ def pair_losses(
     block = block_size_for(scores.shape, block_size)
     return _jit_pair_losses(
         term, temperature, lambda_weights, block, scores, labels, valid, features
+    )
+
+
+# Items per chunk of the band kernel: each chunk visits the partner offsets its own
+# segments need, so one long segment costs only the chunks it covers.
+BAND_CHUNK = 8192
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def _runs(segments: jax.Array):
+    """Each list sorted (stably) by segment id, then all lists laid end to end.
+
+    Returns ``(order, inverse, run, start, end)``: the ``(..., n)`` sorting
+    permutation and its inverse (:func:`jaxrank._src.segments.segment_order`), and
+    for every item of the flat sorted sequence its run id (a run = one segment of
+    one list) and the positions where its run starts and ends (one past the last).
+    """
+    shape = segments.shape
+    order, inverse = segment_order(segments)
+    ids = jnp.take_along_axis(segments, order, axis=-1)
+    first = jnp.ones(shape[:-1] + (1,), bool)
+    new_run = jnp.concatenate([first, ids[..., 1:] != ids[..., :-1]], axis=-1)
+    new_run = new_run.reshape(-1)
+    total = new_run.shape[0]
+    position = jnp.arange(total, dtype=jnp.int32)
+    last = jnp.concatenate([new_run[1:], jnp.ones((1,), bool)])
+    run = jnp.cumsum(new_run, dtype=jnp.int32) - 1
+    start = lax.cummax(jnp.where(new_run, position, 0), axis=0)
+    end = lax.cummin(jnp.where(last, position + 1, total), axis=0, reverse=True)
+    return order, inverse, run, start, end
+
+
+def _offset_losses(term, temperature, items, start, chunk, reach):
+    """Losses of the ``chunk`` items from ``start``, over the partners at offsets
+    ``-reach..reach`` (one elementwise pass per offset)."""
+    rows = jax.tree.map(
+        lambda a: lax.dynamic_slice_in_dim(a, start, chunk)[:, None], items
+    )
+
+    def body(offset, acc):
+        cols = jax.tree.map(
+            lambda a: lax.dynamic_slice_in_dim(a, start + offset, chunk)[:, None],
+            items,
+        )
+        return acc + _slab_losses(term, temperature, None, rows, cols)[:, 0]
+
+    return lax.fori_loop(-reach, reach + 1, body, jnp.zeros(chunk, rows.scores.dtype))
+
+
+def _offset_slopes(term, temperature, items, cotangent, start, chunk, reach):
+    """:math:`\\sum_j a_{kj} - \\sum_i a_{ik}` for the ``chunk`` items ``k`` from
+    ``start``, over the partners at offsets ``-reach..reach``."""
+
+    def at(offset):
+        return jax.tree.map(
+            lambda a: lax.dynamic_slice_in_dim(a, start + offset, chunk)[:, None],
+            (items, cotangent),
+        )
+
+    rows, row_g = at(0)
+
+    def body(offset, acc):
+        cols, col_g = at(offset)
+        as_first = _slab_slopes(term, temperature, None, rows, cols, row_g)
+        as_second = _slab_slopes(term, temperature, None, cols, rows, col_g)
+        return acc + (as_first - as_second)[:, 0, 0]
+
+    return lax.fori_loop(-reach, reach + 1, body, jnp.zeros(chunk, row_g.dtype))
+
+
+def _over_chunks(fn, reach, chunk):
+    """``fn(start, reach_c)`` for every chunk (items laid out after a pad of the
+    chunks' total length), concatenated."""
+    total = reach.shape[0] * chunk
+    starts = total + jnp.arange(reach.shape[0], dtype=jnp.int32) * chunk
+    return lax.map(lambda a: fn(*a), (starts, reach)).reshape(-1)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _band_losses(term, temperature, chunk, scores, labels, valid, run, reach):
+    scaled, scaled_temperature = scale_for_temperature(scores, temperature)
+    items = _Items(scaled, labels, valid, (), run)
+    return _over_chunks(
+        lambda start, r: _offset_losses(
+            term, scaled_temperature, items, start, chunk, r
+        ),
+        reach,
+        chunk,
+    )
+
+
+def _band_losses_fwd(term, temperature, chunk, *arrays):
+    return _band_losses(term, temperature, chunk, *arrays), arrays
+
+
+def _band_losses_bwd(term, temperature, chunk, arrays, cotangent):
+    scores, labels, valid, run, reach = arrays
+    scaled, scaled_temperature = scale_for_temperature(scores, temperature)
+    items = _Items(scaled, labels, valid, (), run)
+    total = cotangent.shape[0]
+    cotangent = jnp.pad(cotangent, (total, scores.shape[0] - 2 * total))
+    grad = _over_chunks(
+        lambda start, r: _offset_slopes(
+            term, scaled_temperature, items, cotangent, start, chunk, r
+        ),
+        reach,
+        chunk,
+    )
+    grad = divide_by_temperature(grad, temperature)
+    grad = jnp.pad(grad, (total, scores.shape[0] - 2 * total))
+    return grad.astype(scores.dtype), None, None, None, None
+
+
+_band_losses.defvjp(_band_losses_fwd, _band_losses_bwd)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _segment_pair_losses(term, temperature, chunk, scores, labels, valid, ids):
+    shape = scores.shape
+    order, inverse, run, start, end = _runs(ids)
+    count = run.shape[0]
+    chunk = min(chunk, count)
+    total = _ceil_div(count, chunk) * chunk
+    # The partners of item i are i + offset for offsets up to its reach, the
+    # distance to the far end of its run; each chunk takes its items' largest.
+    position = jnp.arange(count, dtype=jnp.int32)
+    reach = jnp.maximum(position - start, end - 1 - position)
+    reach = jnp.pad(reach, (0, total - count)).reshape(-1, chunk).max(axis=-1)
+    # Laid out as [pad | items | pad], total items each side: every partner slice of
+    # every chunk lies inside the arrays, and padding is invalid.
+    pad = (total, 2 * total - count)
+
+    def flat_sorted(x, fill):
+        x = jnp.take_along_axis(x, order, axis=-1).reshape(-1)
+        return jnp.pad(x, pad, constant_values=fill)
+
+    losses = _band_losses(
+        term,
+        temperature,
+        chunk,
+        flat_sorted(scores, 0),
+        flat_sorted(labels, 0),
+        flat_sorted(valid, False),
+        jnp.pad(run, pad, constant_values=-1),
+        reach,
+    )
+    losses = losses[:count].reshape(shape)
+    return jnp.take_along_axis(losses, inverse, axis=-1)
+
+
+def segment_pair_losses(
+    scores: jax.Array,
+    labels: jax.Array,
+    valid: jax.Array,
+    segments: jax.Array,
+    term: PairTerm,
+    *,
+    temperature: float,
+    block_size: int | None,
+) -> jax.Array:
+    """Per-item losses ``(..., n)`` of ``term`` over the pairs within each segment.
+
+    Each list is sorted (stably) by segment id and the lists laid end to end, so
+    that every segment is a contiguous run and its pairs lie within a band around
+    the diagonal: item :math:`i`'s partners are the items :math:`i + d` of its run.
+    The items are processed in chunks of ``block_size`` (default
+    :data:`BAND_CHUNK`); a chunk loops over the offsets :math:`d` up to the
+    distance from any of its items to the far end of that item's run, each offset
+    one elementwise pass over the chunk (pairs across runs are masked). Time is
+    :math:`O(n \\log n)` for the sort plus :math:`O(\\sum_c b\\,L_c)` for chunks
+    of ``b`` items whose longest run has :math:`L_c` items, which is
+    :math:`O(\\sum_k n_k^2)` when segments are much shorter than a chunk; memory
+    is :math:`O(n)` and the backward pass recomputes the pair terms from the
+    :math:`O(n)` inputs. The losses are returned in list order.
+
+    Args:
+      scores, labels, valid: as for :func:`pair_losses`.
+      segments: ``(..., n)`` integer segment ids.
+      term: the pair term.
+      temperature: static Python float > 0.
+      block_size: static items per chunk, or None for :data:`BAND_CHUNK`.
+
+    Returns:
+      ``(..., n)`` per-item losses, 0 for invalid items; reverse-mode differentiable
+      in ``scores`` with :math:`O(n)` residuals.
+    """
+    chex.assert_equal_shape([scores, labels, valid, segments])
+    if scores.size == 0:
+        return jnp.zeros_like(scores)
+    chunk = BAND_CHUNK if block_size is None else int(block_size)
+    return _segment_pair_losses(
+        term, temperature, chunk, scores, labels, valid, segments
     )

@@ -27,6 +27,48 @@ def _take(x: jax.Array, index: jax.Array) -> jax.Array:
     return jnp.take_along_axis(x, index, axis=-1)
 
 
+def _in_order(segments: jax.Array) -> jax.Array:
+    """True when every list's ids are non-decreasing (segments already in runs)."""
+    return jnp.all(segments[..., 1:] >= segments[..., :-1])
+
+
+def _run_numbers(sorted_ids: jax.Array) -> jax.Array:
+    """``0, 0, 1, ...``: the run of each item of lists sorted by id."""
+    first = jnp.ones(sorted_ids.shape[:-1] + (1,), bool)
+    new_run = jnp.concatenate([first, sorted_ids[..., 1:] != sorted_ids[..., :-1]], -1)
+    return jnp.cumsum(new_run, axis=-1, dtype=jnp.int32) - 1
+
+
+def segment_order(segments: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The permutation that sorts each list stably by segment id, and its inverse.
+
+    Ids that are already non-decreasing (queries packed one after another) skip the
+    sort: a run-time ``lax.cond`` returns the identity for them.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> order, inverse = segment_order(jnp.array([7, 3, 7, 3]))
+      >>> order, inverse
+      (Array([1, 3, 0, 2], dtype=int32), Array([2, 0, 3, 1], dtype=int32))
+    """
+    shape = segments.shape
+    position = _position(shape)
+    if shape[-1] == 0:
+        return position, position
+    order = lax.cond(
+        _in_order(segments),
+        lambda: position,
+        lambda: lax.sort((segments, position), num_keys=1, is_stable=True)[1],
+    )
+    lists = order.size // shape[-1]
+    offsets = (jnp.arange(lists, dtype=jnp.int32) * shape[-1]).reshape(
+        shape[:-1] + (1,)
+    )
+    flat = (order + offsets).reshape(-1)
+    inverse = jnp.zeros_like(flat).at[flat].set(position.reshape(-1))
+    return order, inverse.reshape(shape)
+
+
 def dense_ids(segments: jax.Array) -> jax.Array:
     """Each item's segment as an int32 in ``0..m-1``, numbered in order of the
     segments' first items.
@@ -39,6 +81,12 @@ def dense_ids(segments: jax.Array) -> jax.Array:
     shape = segments.shape
     if shape[-1] == 0:
         return jnp.zeros(shape, jnp.int32)
+    # Ids already in runs are numbered by counting the runs (no sort).
+    return lax.cond(_in_order(segments), _run_numbers, _numbered_by_sorting, segments)
+
+
+def _numbered_by_sorting(segments: jax.Array) -> jax.Array:
+    shape = segments.shape
     position = _position(shape)
     # Sorted by (id, position), each run of equal ids starts at its first item.
     sorted_ids, sorted_pos = lax.sort((segments, position), num_keys=2)

@@ -6,6 +6,7 @@ from jaxrank._src.keras_losses import PairwiseLogisticLoss as PairwiseLogisticLo
 from jaxrank._src.keras_losses import (
     PairwiseMeanSquaredError as PairwiseMeanSquaredError,
 )
+from jaxrank._src.keras_losses import PairwiseQRLoss as PairwiseQRLoss
 from jaxrank._src.keras_losses import (
     PairwiseSoftZeroOneLoss as PairwiseSoftZeroOneLoss,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "PairwiseHingeLoss",
     "PairwiseLogisticLoss",
     "PairwiseMeanSquaredError",
+    "PairwiseQRLoss",
     "PairwiseSoftZeroOneLoss",
     "PointwiseMSELoss",
     "PointwiseSigmoidLoss",

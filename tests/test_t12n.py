@@ -449,3 +449,51 @@ def test_empty_lists():
     assert jaxrank.bound_cutoff(empty, n=2, segments=ids).shape == (2, 0)
     assert float(jaxrank.approx_ndcg_loss(empty, empty)) == 0.0
     assert jaxrank.approx_mrr_loss(empty, empty, reduction="none").shape == (2,)
+
+
+def _whole_list_softmax(scores, labels, *, where=None, reduction="sum"):
+    """A loss that knows nothing of segments (only ``where``)."""
+    return jaxrank.softmax_loss(scores, labels, where=where, reduction=reduction)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_segment_t12n_gives_a_whole_list_function_segments(masked, rng, rax):
+    scores, labels, where, segments = _case(rng, (2, 7), masked=masked, segmented=True)
+    ours = jaxrank.segment_t12n(_whole_list_softmax)
+    got = ours(scores, labels, where=where, segments=segments)
+    want = jaxrank.softmax_loss(
+        scores, labels, where=where, segments=segments, reduction="sum"
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    theirs = rax.segment_t12n(
+        lambda s, y, *, where=None: rax.softmax_loss(
+            s, y, where=where, reduce_fn=jnp.sum
+        )
+    )
+    where_jax = None if where is None else jnp.asarray(where)
+    np.testing.assert_allclose(
+        got,
+        theirs(
+            jnp.asarray(scores),
+            jnp.asarray(labels),
+            where=where_jax,
+            segments=jnp.asarray(segments),
+        ),
+        rtol=1e-5,
+    )
+    # Without segments: the function itself.
+    np.testing.assert_allclose(
+        ours(scores, labels, where=where),
+        _whole_list_softmax(scores, labels, where=where),
+    )
+
+
+def test_segment_t12n_returns_segment_aware_functions_and_checks():
+    for fn in (jaxrank.softmax_loss, jaxrank.pairwise_hinge_loss, jaxrank.metrics.ndcg):
+        assert jaxrank.segment_t12n(fn) is fn
+    with pytest.raises(TypeError, match="loss_or_metric_fn"):
+        jaxrank.segment_t12n("softmax")
+    with pytest.raises(TypeError, match="segments"):
+        jaxrank.segment_t12n(_whole_list_softmax)(
+            np.zeros((2, 3), np.float32), np.zeros((2, 3)), segments=np.zeros((2, 3))
+        )

@@ -27,6 +27,7 @@ from jaxrank._src.t12n import bound_metric_loss as bound_metric_loss
 from jaxrank._src.t12n import bound_t12n as bound_t12n
 from jaxrank._src.t12n import gumbel_perturbed as gumbel_perturbed
 from jaxrank._src.t12n import gumbel_t12n as gumbel_t12n
+from jaxrank._src.t12n import segment_t12n as segment_t12n
 from jaxrank.losses import ApproxMRRLoss as ApproxMRRLoss
 from jaxrank.losses import ApproxNDCGLoss as ApproxNDCGLoss
 from jaxrank.losses import ListMLELoss as ListMLELoss
@@ -102,6 +103,7 @@ __all__ = [
     "pointwise_mse_loss",
     "pointwise_sigmoid_loss",
     "poly1_softmax_loss",
+    "segment_t12n",
     "softmax_loss",
     "unique_softmax_loss",
 ]

@@ -15,7 +15,9 @@ build a differentiable loss from any metric that accepts the hooks
 * :func:`gumbel_t12n` (alias :func:`gumbel_perturbed`) averages a loss or metric
   over scores perturbed by Gumbel noise (Bruch et al., 2020): a stochastic
   smoothing that turns, for example, a softmax loss into a sampled ListNet-like
-  objective.
+  objective;
+* :func:`segment_t12n` gives a function written for whole lists a ``segments=``
+  argument (every jaxrank loss and metric has its own, at per-segment cost).
 
 The hooks are keyword arguments of the returned function, so a caller can still
 override them (``approx_t12n(m)(s, y, cutoff_fn=...)``); the numbers are those of
@@ -289,6 +291,72 @@ def gumbel_t12n(
         f"takes a PRNG `key`.\n\n{loss_or_metric_fn.__doc__ or ''}"
     )
     return perturbed
+
+
+def segment_t12n(loss_or_metric_fn: Callable[..., Any]) -> Callable[..., Any]:
+    r"""``loss_or_metric_fn`` with a ``segments=`` argument (rax's ``segment_t12n``).
+
+    Every jaxrank loss and metric takes ``segments=`` itself, at per-segment cost,
+    and is returned unchanged, as is any function that accepts ``segments``. Any
+    other function (one written for whole lists) gets the general construction:
+    each list of :math:`n` items becomes :math:`n` copies of itself, and copy
+    :math:`r` keeps (through ``where``) only the items of the segment whose first
+    item is item :math:`r`, so that the function sees one list per segment, padded
+    with masked items. This costs :math:`O(n^2)` time and memory per list, and the
+    result has an extra list axis (``(..., n)`` lists of ``n`` items): with
+    ``reduction="sum"`` a function whose all-masked lists count 0 (every jaxrank
+    loss) gives the per-segment total. Array keyword arguments of the scores' shape
+    (``weights`` per item, ...) are copied along; ``where`` is combined with the
+    segment masks.
+
+    Args:
+      loss_or_metric_fn: ``fn(scores, labels, *, where=None, **kwargs)``.
+
+    Returns:
+      ``fn(scores, labels, *, segments=None, **kwargs)``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> import jaxrank
+      >>> def top_label(scores, labels, *, where=None):  # one value per list
+      ...     return jnp.max(jnp.where(where, labels, 0.0), axis=-1)
+      >>> per_segment = jaxrank.segment_t12n(top_label)
+      >>> scores, labels = jnp.zeros(4), jnp.array([1.0, 3.0, 2.0, 0.0])
+      >>> per_segment(scores, labels, segments=jnp.array([0, 1, 0, 1]))
+      Array([2., 3., 0., 0.], dtype=float32)
+      >>> jaxrank.segment_t12n(jaxrank.softmax_loss) is jaxrank.softmax_loss
+      True
+    """
+    checks.check_function(
+        "loss_or_metric_fn", loss_or_metric_fn, "a loss or metric function"
+    )
+    if _accepts(loss_or_metric_fn, "segments"):
+        return loss_or_metric_fn
+
+    @functools.wraps(loss_or_metric_fn)
+    def segmented(scores, labels, *, segments=None, **kwargs):
+        if segments is None:
+            return loss_or_metric_fn(scores, labels, **kwargs)
+        scores = checks.check_scores(scores)
+        segments = checks.check_segments(segments, scores)
+        n = scores.shape[-1]
+
+        def copies(x):
+            x = jnp.asarray(x)
+            return jnp.broadcast_to(x[..., None, :], x.shape[:-1] + (n, n))
+
+        same = segments[..., :, None] == segments[..., None, :]
+        # Row r keeps its segment only when r is the segment's first item.
+        keep = same & (jnp.cumsum(same, axis=-2, dtype=jnp.int32) == 1)
+        where = kwargs.pop("where", None)
+        if where is not None:
+            keep = keep & copies(checks.check_where(where, scores))
+        for name, value in kwargs.items():
+            if name != "key" and jnp.shape(value) == scores.shape:
+                kwargs[name] = copies(value)
+        return loss_or_metric_fn(copies(scores), copies(labels), where=keep, **kwargs)
+
+    return segmented
 
 
 approximate_metric_loss = approx_t12n

@@ -711,7 +711,8 @@ def expected_reciprocal_rank(
         y_max = _maximum(inputs.labels, ranked)
         y_max = y_max if ranked.ids is not None else y_max[..., None]
     else:
-        y_max = jnp.asarray(max_label, inputs.labels.dtype)
+        y_max = checks.check_real_scalar("max_label", max_label)
+        y_max = y_max.astype(inputs.labels.dtype)
     stop = jnp.clip((jnp.power(2.0, inputs.labels) - 1.0) / jnp.power(2.0, y_max), 0, 1)
     stop = jnp.where(inputs.valid, stop, zero)
     reached = _accumulate_above(1.0 - stop, ranked, inclusive=False, multiply=True)

@@ -13,6 +13,8 @@ float expression; every sum is float64.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 
@@ -114,3 +116,64 @@ def hinge_list(scores, labels, valid, temperature, cotangent=None):
             upper_tree.add(first[i], g[i])
     grad = np.where(valid, (received - g * count) / t, 0.0)
     return losses, grad
+
+
+def hinge_dense(scores, labels, valid, temperature, cotangent=None):
+    """Per-item losses of one list from all pairs, exact to float64 rounding at any
+    magnitude, with the margin test in the scores' own float dtype (float32 in the
+    tests) and the temperature as that dtype rounds it (as both kernels see it).
+
+    Each active pair adds ``1 + (s_j - s_i) / T``, a positive number, with the score
+    difference formed in float64 (exact for float32 scores whose exponents differ by
+    less than 29, else within float64 rounding of it), so the float64 sum has a
+    relative error of order ``n * 2**-53``, whatever the scores' magnitude.
+
+    The margin test here is IEEE float32 arithmetic; XLA compiles the kernels' test
+    into a multiplication by ``1 / T``, possibly fused into a multiply-add, so a pair
+    within a rounding of the kink may count in a kernel and not here, or the other
+    way: ``kink`` collects such pairs (``|1 + (s_j - s_i) / T|`` within ``4 * 2**-24``
+    of ``1 + |s_i - s_j| / T``).
+
+    Returns:
+      A namespace with ``losses``; ``budget_i = sum_j (1 + |s_i - s_j| / T)`` over the
+      active partners (the scale of the rounding of any float32 evaluation);
+      ``count``, the active partners; ``kink``, ``kink_i`` the same sum as
+      ``budget_i`` over the near-kink partners; and, if ``cotangent`` is given,
+      ``grad``, the gradient of ``sum_i cotangent_i * losses_i``, ``grad_scale``,
+      ``(sum_i |g_i| a_ik + |g_k| C_k) / T``, and ``kink_grad``, the same over the
+      near-kink pairs.
+    """
+    s = np.asarray(scores)
+    t_own = s.dtype.type(temperature)
+    y = np.asarray(labels, np.float64)
+    v = np.asarray(valid, bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        margin = s.dtype.type(1) - (s[:, None] - s[None, :]) / t_own
+    ordered = (y[:, None] > y[None, :]) & v[:, None] & v[None, :]
+    active = ordered & (margin > 0)
+    t = float(t_own)
+    d = s.astype(np.float64)[None, :] - s.astype(np.float64)[:, None]  # s_j - s_i
+    with np.errstate(over="ignore", invalid="ignore"):
+        size = 1 + np.abs(d) / t
+        kink = ordered & (np.abs(1 + d / t) <= 4 * 2.0**-24 * size)
+        out = types.SimpleNamespace(
+            losses=np.where(active, 1 + d / t, 0.0).sum(axis=1),
+            budget=np.where(active, size, 0.0).sum(axis=1),
+            count=active.sum(axis=1),
+            kink=np.where(kink, size, 0.0).sum(axis=1),
+        )
+    if cotangent is None:
+        return out
+    g = np.where(v, np.asarray(cotangent, np.float64), 0.0)
+
+    def spread(pairs, g):
+        pairs = pairs.astype(np.float64)
+        return pairs.T @ g, pairs.sum(axis=1)
+
+    into, count = spread(active, g)
+    out.grad = (into - g * count) / t
+    into, count = spread(active, np.abs(g))
+    out.grad_scale = (into + np.abs(g) * count) / t
+    into, count = spread(kink, np.abs(g))
+    out.kink_grad = (into + np.abs(g) * count) / t
+    return out

@@ -388,3 +388,241 @@ def test_general_path_used_for_non_graded_labels():
     for bad in ([[0.5, 1.0, 2.0, 0.0]], [[8.0, 1.0, 2.0, 0.0]]):
         bad = jnp.array(bad)
         assert not bool(hinge_sorted._integer_keyed(bad, bad >= 0))
+
+
+# --- agreement with the all-pairs path at every magnitude (issue 13) -----------------
+
+U = 2.0**-24  # float32's unit roundoff
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _rule(exact, budget):
+    """The module docstring's precision rule for the float32 sorted path."""
+    return U * np.abs(exact) + U / 4 * budget
+
+
+def _all_pairs_bound(budget, count):
+    """An a-priori bound on the all-pairs path's own float32 error: each pair term
+    within ``3.01 u (1 + |s_i - s_j| / T)``, then a sequential sum of ``count``
+    positive terms."""
+    return (count + 3) * U * budget
+
+
+@functools.partial(jax.jit, static_argnames=("temperature",))
+def _both_methods(scores, labels, where, cotangent, *, temperature):
+    """Per-item losses, their VJP with ``cotangent`` and the gradient of their sum
+    (the uniform-cotangent shortcut), by both methods."""
+    out = {}
+    for method in ("sorted", "all_pairs"):
+
+        def losses(s, method=method):
+            return jaxrank.pairwise_hinge_loss(
+                s,
+                labels,
+                where=where,
+                temperature=temperature,
+                reduction="none",
+                method=method,
+            )
+
+        value, vjp = jax.vjp(losses, scores)
+        uniform = jax.grad(lambda s, f=losses: jnp.sum(f(s)))(scores)
+        out[method] = (value, vjp(cotangent)[0], uniform)
+    return out
+
+
+def _check_agreement(scores, labels, where, cotangent, temperature):
+    out = _both_methods(
+        scores[None],
+        labels[None],
+        where[None],
+        cotangent[None],
+        temperature=temperature,
+    )
+    (so, so_vjp, so_grad), (ap, ap_vjp, ap_grad) = (
+        tuple(np.asarray(x[0], np.float64) for x in out[m])
+        for m in ("sorted", "all_pairs")
+    )
+    valid = where & (labels >= 0)
+    ref = reference_sorted.hinge_dense(scores, labels, valid, temperature, cotangent)
+    uniform = reference_sorted.hinge_dense(
+        scores, labels, valid, temperature, np.ones_like(cotangent)
+    )
+    exact, budget, kink = ref.losses, ref.budget, ref.kink
+    finite = exact * (1 + 2.0**-20) < F32_MAX
+    overflow = exact > F32_MAX * (1 + 2.0**-20)
+    # Within the rule of the exact sum (a pair within a rounding of the kink may
+    # count or not: XLA's margin test is not IEEE arithmetic, see hinge_dense).
+    tolerance = (_rule(exact, budget) + 4 * U * kink) * 1.001 + 1e-300
+    np.testing.assert_array_less(np.abs(so[finite] - exact[finite]), tolerance[finite])
+    assert np.all(np.isposinf(so[overflow]))
+    np.testing.assert_array_equal(so[~valid], 0.0)
+    # A gradient entry is a sum of cotangents over T (XLA on CPU flushes results
+    # below 2**-126 to zero).
+    np.testing.assert_array_less(
+        np.abs(so_vjp - ref.grad), 4 * U * ref.grad_scale + ref.kink_grad + 2.0**-124
+    )
+    np.testing.assert_array_less(
+        np.abs(so_grad - uniform.grad),
+        2 * U * np.abs(uniform.grad) + uniform.kink_grad + 2.0**-124,
+    )
+    if temperature > 2.0**126:
+        # XLA compiles the all-pairs path's division by T into a multiplication by
+        # 1 / T, which is below float32's normal range and flushed to zero on CPU:
+        # there every pair term is 1 and every gradient 0.
+        return
+    # So within the rule plus the all-pairs path's own error of the all-pairs value;
+    # a gradient for a shared cotangent is a count over T in both paths.
+    ap_tolerance = _all_pairs_bound(budget + kink, ref.count) * 1.001
+    np.testing.assert_array_less(
+        np.abs(so[finite] - ap[finite]), tolerance[finite] + ap_tolerance[finite]
+    )
+    assert np.all(np.isposinf(ap[overflow]))
+    np.testing.assert_array_equal(so_grad, ap_grad)
+
+
+N_AGREE = 2000
+
+
+@settings(max_examples=24, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    magnitude=st.sampled_from([1.0, 1e6, 1e12, 1e16, 1e30, 1e38 / 4]),
+    temperature=st.sampled_from([1e-3, 0.3, 1.0, 7.0, 1e6, 1e38]),
+    scores_kind=st.sampled_from(["normal", "ties", "near_ties"]),
+    labels_kind=st.sampled_from(["graded", "real"]),
+)
+def test_sorted_agrees_with_all_pairs_at_any_magnitude(
+    seed, magnitude, temperature, scores_kind, labels_kind
+):
+    """800 to 2000 valid items (of a 2000-item buffer) with scores at magnitudes up to
+    1e38 / 4, many of them tied or a few float32 steps apart, and temperatures from
+    1e-3 to 1e38: the sorted path is within the module's rule of the exact sum, and
+    so within that plus the all-pairs path's own rounding of the all-pairs value."""
+    rng = np.random.default_rng(seed)
+    n = N_AGREE
+    if scores_kind == "normal":
+        scores = rng.normal(size=n) * magnitude
+    elif scores_kind == "ties":  # seven values, each shared by many items
+        scores = rng.integers(-3, 4, n) * (magnitude / 2)
+    else:  # a cluster of float32 neighbours of the magnitude, ties included
+        step = float(np.spacing(np.float32(magnitude)))
+        scores = magnitude + rng.integers(-4, 5, n) * step
+    scores = scores.astype(np.float32)
+    if labels_kind == "graded":
+        labels = rng.integers(0, 5, n).astype(np.float32)
+    else:
+        labels = rng.random(n).astype(np.float32)
+    where = np.zeros(n, bool)
+    where[rng.permutation(n)[: rng.integers(800, n + 1)]] = True
+    cotangent = rng.normal(size=n).astype(np.float32)
+    _check_agreement(scores, labels, where, cotangent, temperature)
+
+
+@pytest.mark.parametrize("magnitude", [1e14, 1e16])
+def test_tied_huge_scores_count_every_partner(magnitude):
+    """Issue 13: 800 tied scores with graded labels gave 0 (1e16) or 240640 (1e14)
+    with the sorted path; every pair term is exactly 1."""
+    n = 800
+    rng = np.random.default_rng(13)
+    scores = jnp.full((1, n), magnitude, jnp.float32)
+    labels = jnp.asarray(rng.integers(0, 5, (1, n)), jnp.float32)
+    g = jnp.asarray(rng.integers(-3, 4, (1, n)), jnp.float32)
+    out = _both_methods(scores, labels, labels >= 0, g, temperature=1.0)
+    y = np.asarray(labels[0])
+    partners = (y[:, None] > y[None, :]).sum(axis=1)
+    np.testing.assert_array_equal(out["sorted"][0][0], partners)
+    for a, b in zip(out["sorted"], out["all_pairs"], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_huge_temperature_is_finite():
+    """Issue 13: T = 1e38 made ``C T`` overflow and the sorted path return NaN."""
+    n = 800
+    rng = np.random.default_rng(38)
+    scores = rng.normal(size=n).astype(np.float32)
+    labels = rng.integers(0, 5, n).astype(np.float32)
+    g = rng.normal(size=n).astype(np.float32)
+    out = _both_methods(
+        scores[None], labels[None], labels[None] >= 0, g[None], temperature=1e38
+    )
+    # Every pair term rounds to 1: the losses are the partner counts.
+    np.testing.assert_array_equal(out["sorted"][0], out["all_pairs"][0])
+    _check_agreement(scores, labels, np.ones(n, bool), g, 1e38)
+
+
+@pytest.mark.parametrize("labels_kind", ["graded", "real"])
+def test_near_ties_at_large_magnitude(labels_kind):
+    """Issue 13: with random labels at n = 1000 and scores a few float32 steps around
+    1e12, the sorted path missed ``C T`` by whole units against sums of ``~1e12``."""
+    n = 1000
+    rng = np.random.default_rng(12)
+    step = float(np.spacing(np.float32(1e12)))
+    scores = (1e12 + rng.integers(-3, 4, n) * step).astype(np.float32)
+    if labels_kind == "graded":
+        labels = rng.integers(0, 5, n).astype(np.float32)
+    else:
+        labels = rng.random(n).astype(np.float32)
+    cotangent = rng.normal(size=n).astype(np.float32)
+    _check_agreement(scores, labels, np.ones(n, bool), cotangent, 1.0)
+
+
+@pytest.mark.parametrize("labels_kind", ["graded", "real"])
+@pytest.mark.parametrize("side", ["plain", "anchored"])
+@pytest.mark.parametrize("temperature", [0.3, 1.0, 1e6])
+def test_rule_holds_on_both_sides_of_the_plain_sum_limit(
+    labels_kind, side, temperature
+):
+    """The plain partner sums are taken while max |s| <= lambda_n T
+    (``_plain_sum_limit``), the anchored ones beyond. Scores within 8 T below a top
+    just under or just over that limit (large magnitudes, small differences: the
+    plain sums' worst case): the sorted path is within the rule either way."""
+    n = N_AGREE
+    limit = hinge_sorted._plain_sum_limit(n, temperature)
+    top = limit * (0.999 if side == "plain" else 1.001)
+    rng = np.random.default_rng(int(temperature * 10) + len(side))
+    scores = (top - rng.random(n) * 8 * temperature).astype(np.float32)
+    largest = float(np.max(np.abs(scores)))
+    assert (largest <= limit) == (side == "plain")
+    if labels_kind == "graded":
+        labels = rng.integers(0, 5, n).astype(np.float32)
+    else:
+        labels = rng.random(n).astype(np.float32)
+    cotangent = rng.normal(size=n).astype(np.float32)
+    _check_agreement(scores, labels, np.ones(n, bool), cotangent, temperature)
+
+
+@pytest.mark.parametrize("magnitude", [1e16, 1e30, 1e38 / 4])
+@pytest.mark.parametrize("steps_per_t", [1, 3])
+@pytest.mark.parametrize("labels_kind", ["graded", "real"])
+def test_integer_pair_terms_are_exact_at_any_magnitude(
+    magnitude, steps_per_t, labels_kind
+):
+    """Scores 3k float32 steps from a huge value and T one or three steps: every pair
+    term is an integer (some exactly 0, at the kink), so both paths are exact and
+    agree bit for bit, values and gradients."""
+    n = 1000
+    rng = np.random.default_rng(int(np.log10(magnitude)) + steps_per_t)
+    step = float(np.spacing(np.float32(magnitude)))
+    scores = (magnitude + 3 * rng.integers(-3, 4, (1, n)) * step).astype(np.float32)
+    if labels_kind == "graded":
+        labels = rng.integers(-1, 5, (1, n)).astype(np.float32)
+    else:
+        labels = np.where(rng.random((1, n)) < 0.1, -1, rng.random((1, n)))
+        labels = labels.astype(np.float32)
+    g = rng.integers(-3, 4, (1, n)).astype(np.float32)
+    out = _both_methods(
+        jnp.asarray(scores),
+        jnp.asarray(labels),
+        jnp.asarray(labels >= 0),
+        jnp.asarray(g),
+        temperature=steps_per_t * step,
+    )
+    valid = labels[0] >= 0
+    exact = reference_sorted.hinge_dense(
+        scores[0], labels[0], valid, steps_per_t * step
+    ).losses
+    assert np.all(exact == np.round(exact)) and exact.max() > 0
+    np.testing.assert_array_equal(out["sorted"][0][0], exact)
+    for a, b in zip(out["sorted"], out["all_pairs"], strict=True):
+        np.testing.assert_array_equal(a, b)

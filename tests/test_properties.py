@@ -902,10 +902,7 @@ def test_sorted_hinge_equals_all_pairs_and_the_reference(data):
             temperatures=(1.0,),
             reductions=("none",),
             optional=False,
-        )
-        # test_known_issues[sorted-hinge-far-from-zero] (issue 13 (a)): the sorted
-        # path loses pairs of scores beyond about 1e12 (and at T near 1e38).
-        .filter(lambda c: _largest_valid_score(c) < 1e12),
+        ),
         label="case",
     )
     # One label dtype, one program to compile (integers beyond 2**24 round to float32
@@ -943,13 +940,6 @@ def test_sorted_hinge_equals_all_pairs_and_the_reference(data):
         rtol=1e-5,
         atol=1e-6 * np.max(np.abs(grad), initial=1.0),
     )
-
-
-def _largest_valid_score(case):
-    scores = as_received(case.scores)
-    valid = ref.valid_items(np.asarray(case.labels, np.float64), case.where)
-    finite = np.where(valid & np.isfinite(scores), np.abs(scores), 0.0)
-    return float(np.max(finite, initial=0.0))
 
 
 @pytest.mark.parametrize("shape", [(0,), (1,), (2, 0), (2, 1)], ids=str)
@@ -2041,8 +2031,9 @@ def _issue_temperature_above_2_to_126():
         np.testing.assert_allclose(got, value, rtol=1e-6, err_msg=name)
 
 
-def _issue_sorted_hinge_far_from_zero():
-    # Issue 13 (a): equal scores of 1e30 (every pair at margin 1) and T = 3e38.
+def test_sorted_hinge_far_from_zero():
+    """Issue 13 (a), fixed: the sorted hinge lost pairs of scores far from zero
+    (equal scores of 1e30, every pair at margin 1) and at T near 1e38."""
     labels = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
     scores = np.full((4,), 1e30, np.float32)
     got = jaxrank.pairwise_hinge_loss(scores, labels, method="sorted", reduction="none")
@@ -2286,11 +2277,6 @@ KNOWN_ISSUES = [
         _issue_temperature_above_2_to_126,
         id="temperature-above-2**126",
         marks=_xfail("T > 2**126: 1/T flushed to 0, differences read as 0"),
-    ),
-    pytest.param(
-        _issue_sorted_hinge_far_from_zero,
-        id="sorted-hinge-far-from-zero",
-        marks=_xfail("(a) the sorted hinge is wrong far from zero and at T ~ 1e38"),
     ),
     pytest.param(
         _issue_pair_difference_overflow,

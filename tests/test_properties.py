@@ -15,11 +15,11 @@ for ignored items and NaN lists) OR a ``TypeError``/``ValueError`` whose message
 the offending argument in backticks. Never another exception, never a silent wrong
 number.
 
-Library bugs the properties found are pinned by minimal examples in
-``test_known_issues`` (at the end), marked ``xfail(strict=True)``: each turns into an
-XPASS error the moment its fix lands; then its marker goes, and so does the filter that
-keeps those inputs out of the strategies until then (the comments that name
-``test_known_issues[<id>]``).
+Library bugs the properties found are kept as minimal examples in
+``test_known_issues`` (at the end), one per bug; all are fixed now and run as
+regression tests. A new bug goes there marked ``xfail(strict=True)`` (its XPASS fails
+the run the moment the fix lands), with a filter, commented with its
+``test_known_issues[<id>]``, keeping its inputs out of the strategies until then.
 
 Examples are derandomized (CI is reproducible) and the shapes come from short menus so
 that JAX compiles few programs: the file takes about 95 CPU-seconds, a minute on two
@@ -2089,10 +2089,6 @@ def _fixed_keras_sample_weight_shapes():
         np.testing.assert_allclose(loss(Y2, S2, weight), want, rtol=1e-6)
 
 
-def _xfail(reason):
-    return pytest.mark.xfail(strict=True, reason=f"issue 13 (property suite): {reason}")
-
-
 KNOWN_ISSUES = [
     pytest.param(_issue_temperature_above_2_to_126, id="temperature-above-2**126"),
     pytest.param(_issue_pair_difference_overflow, id="pair-difference-overflow"),
@@ -2144,8 +2140,8 @@ KNOWN_ISSUES = [
 
 @pytest.mark.parametrize("example", KNOWN_ISSUES)
 def test_known_issues(example):
-    """Minimal examples of the library bugs this suite found (xfail until fixed: an
-    XPASS then fails, so that the marker and the strategies' filter go)."""
+    """Minimal examples of the library bugs this suite found, each fixed: the
+    regression tests of those fixes."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         example()

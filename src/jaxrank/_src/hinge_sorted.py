@@ -110,13 +110,14 @@ double-float and rounded once. For lists of up to :math:`2^{24}` items the rule 
 where :math:`\\ell_i` is the exact sum over the pairs that the float32 margin test
 makes active and :math:`B_i` the sum of the magnitudes of its terms (so
 :math:`\\ell_i \\le B_i`): one rounding of the loss plus a quarter of a rounding of
-:math:`B_i` (anchored: double-float sums of :math:`m \\le 2^{24}` non-negative terms, in lanes of
-at most :math:`2^{10}` steps, err by under :math:`2^{20} u^2` of what they sum, at
-most :math:`3.01\\,B_i T`). When all pair terms are integers (tied scores, or score
-differences that are multiples of :math:`T`) and the loss is below :math:`2^{24}`,
-every intermediate of the anchored tables is exact, and so is the result, at any
-magnitude above the plain tables' :math:`\\lambda_n T` (and below it for dyadic
-scores whose sums fit a double-float).
+:math:`B_i` (anchored: double-float sums of :math:`m \\le 2^{24}` non-negative
+terms, in lanes of at most :math:`2^{10}` steps, err by under :math:`2^{20} u^2` of
+what they sum, at most :math:`3.01\\,B_i T`; plain: :func:`_plain_sum_limit`).
+When all pair terms are integers (tied scores, or score differences that are
+multiples of :math:`T`) and the loss is below :math:`2^{24}`, every intermediate of
+the anchored tables is exact, and so is the result, at any magnitude above the plain
+tables' :math:`\\lambda_n T` (and below it for dyadic scores whose sums fit a
+double-float).
 The all-pairs path rounds every pair term (by up to about
 :math:`3u (1 + |s_i - s_j|/T)`) and its running sum, so its error can reach
 :math:`(C_i + 3)\\,u B_i`; the two paths agree within the sum of the two bounds. The
@@ -757,26 +758,14 @@ def _partner_sums(
     plain suffix tables (no neighbour differences, no count products in the scans),
     within the rule only while :func:`_plain_sum_limit` holds.
     """
-    n = values.shape[-1]
-    zeros = jnp.zeros((n,), values.dtype)
+    anchor = _take(values, first) if anchored else None
+    count, total, as_lower = _suffix_smaller_valid(
+        sorted_keys, values, sorted_valid, first, key_bound, anchor, compensated, ends
+    )
     if anchored:
-        anchor = _take(values, first)
-        count, total, as_lower = _suffix_smaller_valid(
-            sorted_keys,
-            values,
-            sorted_valid,
-            first,
-            key_bound,
-            anchor,
-            compensated,
-            ends,
-        )
         own = _difference(values, anchor, compensated)
     else:
-        count, total, as_lower = _suffix_smaller_valid(
-            sorted_keys, values, sorted_valid, first, key_bound, None, compensated, ends
-        )
-        own = (values, zeros)
+        own = (values, jnp.zeros_like(values))
     below = _count_times_df(count, own, compensated)
     return count, _add(total, (-below[0], -below[1]), compensated), as_lower
 

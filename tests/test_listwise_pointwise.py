@@ -275,6 +275,18 @@ def test_packed_row_equals_padded_batch(name, rng):
     grad_padded = _our_grad(name, scores, labels, where, weights, None)
     grad_row = _our_grad(name, *packed, packed_weights, ids)
     np.testing.assert_allclose(grad_row.reshape(batch, n), grad_padded, atol=1e-6)
+    # A NaN score in one query makes that query NaN, in the row as in the batch.
+    scores[1, 2] = np.nan
+    packed[0] = scores.reshape(1, -1)
+    padded = np.asarray(_ours(name, scores, labels, where, weights, None, "none"))
+    row = np.asarray(_ours(name, *packed, packed_weights, ids, "none"))
+    if name not in POINTWISE:  # one loss per list: each segment's at its first item
+        row = row.reshape(batch, n)[np.arange(batch), np.argmax(where, axis=-1)]
+        row[2] = 0.0  # the empty list has no first item
+    np.testing.assert_allclose(row.reshape(padded.shape), padded, rtol=1e-5, atol=1e-6)
+    grad_padded = _our_grad(name, scores, labels, where, weights, None)
+    grad_row = _our_grad(name, *packed, packed_weights, ids)
+    np.testing.assert_allclose(grad_row.reshape(batch, n), grad_padded, atol=1e-6)
 
 
 # --- conventions ---------------------------------------------------------------------

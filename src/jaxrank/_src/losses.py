@@ -74,6 +74,7 @@ from jaxrank._src.reductions import reduce_losses
 from jaxrank._src.segments import (
     dense_ids,
     first_valid_item,
+    holds_nonfinite,
     run_scan,
     segment_max,
     segment_sum,
@@ -129,8 +130,7 @@ def _pairwise_inputs(scores, labels, where, weights, segment_ids):
     segment_ids = checks.check_segments(segment_ids, kernel_scores)
     if segment_ids is None:
         return inputs, kernel_scores, nonfinite[..., None], None
-    bad = (~jnp.isfinite(inputs.scores)).astype(jnp.int32)  # invalid scores are 0
-    nonfinite = segment_max(bad, dense_ids(segment_ids)) > 0
+    nonfinite = holds_nonfinite(inputs.scores, dense_ids(segment_ids))
     return inputs, kernel_scores, nonfinite, segment_ids
 
 
@@ -811,13 +811,15 @@ def list_mle_loss(
         losses = _list_mle_losses(
             kernel_scores, inputs.label_keys, inputs.valid, temperature, ids
         )
+        first = first_valid_item(ids, inputs.valid)
         return reduce_losses(
             losses,
             reduction,
             weights=inputs.weights,
-            nonfinite=nonfinite[..., None],
+            # Each segment's loss sits at its first valid item.
+            nonfinite=first & holds_nonfinite(inputs.scores, ids),
             weight_sum=inputs.weight_sum,
-            mean_count=jnp.sum(first_valid_item(ids, inputs.valid)),
+            mean_count=jnp.sum(first),
         )
     losses = _list_mle_losses(
         kernel_scores, inputs.label_keys, inputs.valid, temperature

@@ -3,9 +3,10 @@
 The numbers are rax 0.4.0's (``rax.pointwise_sigmoid_loss``,
 ``rax.pointwise_mse_loss``) with jaxrank's conventions (:mod:`jaxrank.losses`):
 ignored items (negative label or False ``where``) have loss 0; a non-finite score on
-a valid item makes its whole list NaN, with gradient 0 (rax returns NaN for that
-item only); weights multiply the per-item losses. ``segments`` is accepted, checked
-and has no effect: no item's loss depends on another's (as in rax).
+a valid item makes its whole list (with ``segments``, its segment) NaN, with gradient
+0 (rax returns NaN for that item only); weights multiply the per-item losses. Apart
+from that, ``segments`` has no effect: no item's loss depends on another's (as in
+rax).
 
 Reductions: ``"none"`` returns per-item losses of the scores' shape; ``"sum"`` is
 rax's ``reduce_fn=jnp.sum``; ``"mean"`` is rax's default ``jnp.mean``: the sum over
@@ -23,6 +24,7 @@ from jax.typing import ArrayLike
 from jaxrank._src import checks
 from jaxrank._src.inputs import finite_scores, prepare_inputs
 from jaxrank._src.reductions import reduce_losses
+from jaxrank._src.segments import dense_ids, holds_nonfinite
 from jaxrank._src.types import Reduction
 
 _ARGS = """scores: ``(..., n)`` floating scores; the last axis is the list.
@@ -31,7 +33,8 @@ _ARGS = """scores: ``(..., n)`` floating scores; the last axis is the list.
       weights: optional scalar, per-list ``(...)``/``(..., 1)`` or per-item
         ``(..., n)`` weights (or any shape broadcasting to the scores')
         multiplying the per-item losses.
-      segments: optional ``(..., n)`` integer segment ids; checked, no effect.
+      segments: optional ``(..., n)`` integer segment ids; only a non-finite score
+        reaches beyond its item (to its segment instead of its list).
       reduction: ``"sum_over_batch_size"`` (default), ``"mean"`` (over the valid
         items, rax's mean), ``"sum"``, ``"mean_with_sample_weight"`` or
         ``"none"``/``None`` (per-item losses)."""
@@ -47,14 +50,17 @@ def _pointwise_loss(item_loss, scores, labels, where, weights, segments, reducti
     reduction = checks.check_reduction(reduction)
     inputs = prepare_inputs(scores, labels, where=where, weights=weights)
     kernel_scores, nonfinite = finite_scores(inputs)
-    checks.check_segments(segments, kernel_scores)
+    segments = checks.check_segments(segments, kernel_scores)
+    nonfinite = nonfinite[..., None]
+    if segments is not None:
+        nonfinite = holds_nonfinite(inputs.scores, dense_ids(segments))
     losses = item_loss(kernel_scores, inputs.labels)
     return reduce_losses(
         losses,
         reduction,
         weights=inputs.weights,
         valid=inputs.valid,
-        nonfinite=nonfinite[..., None],
+        nonfinite=nonfinite,
         weight_sum=inputs.weight_sum,
         mean_count=jnp.sum(inputs.valid),
     )

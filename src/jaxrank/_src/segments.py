@@ -137,6 +137,19 @@ def segment_max(x: jax.Array, ids: jax.Array) -> jax.Array:
     return _per_list(jax.ops.segment_max, x, ids)
 
 
+def holds_nonfinite(scores: jax.Array, ids: jax.Array) -> jax.Array:
+    """True at every item whose segment holds a NaN or infinite score (``scores``
+    with ignored items already set to 0; ``ids`` dense).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> holds_nonfinite(jnp.array([1.0, jnp.nan, 2.0]), jnp.array([0, 1, 1]))
+      Array([False,  True,  True], dtype=bool)
+    """
+    bad = (~jnp.isfinite(scores)).astype(jnp.int32)
+    return segment_max(bad, ids) > 0
+
+
 def first_valid_item(ids: jax.Array, valid: jax.Array) -> jax.Array:
     """True at the first valid item of each segment (where a metric with segments
     reports the segment's value); False elsewhere.

@@ -5,8 +5,8 @@ softmax over a list (or segment) compares every valid item with every other, and
 normaliser crosses a segment. The numbers are rax 0.4.0's (``rax.softmax_loss``,
 ``rax.poly1_softmax_loss``, ``rax.unique_softmax_loss``), with jaxrank's conventions
 (:mod:`jaxrank.losses`) for ignored items (a negative label or a False ``where``),
-empty lists (0, gradient 0) and non-finite scores (NaN for the list, gradient 0;
-with ``segments`` the whole row is NaN, every segment of it included).
+empty lists (0, gradient 0) and non-finite scores (NaN for the list, or with
+``segments`` for the segment, gradient 0).
 
 Layout of the unreduced losses (``reduction="none"``): the leading shape ``(...)``,
 one loss per list; with ``segments``, the scores' shape ``(..., n)``, each segment's
@@ -112,7 +112,9 @@ class _Prepared:
         return segments.segment_totals(item_terms, self.ids, self.valid), first
 
     def reduce(self, losses, counted, reduction) -> jax.Array:
-        nonfinite = self.nonfinite if self.ids is None else self.nonfinite[..., None]
+        nonfinite = self.nonfinite
+        if self.ids is not None:  # each segment's loss sits at its first valid item
+            nonfinite = counted & segments.holds_nonfinite(self.inputs.scores, self.ids)
         return reduce_losses(
             losses,
             reduction,

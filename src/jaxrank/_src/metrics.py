@@ -47,9 +47,11 @@ Conventions shared by every metric:
   differentiable loss). ``where`` passed to ``rank_fn`` marks the valid items
   (label and mask). Without a ``cutoff_fn``, the top ``k`` are the ``k`` smallest
   ranks among the valid items. Both ``None`` (the default) is the exact
-  sort-based metric. One difference from rax: ignored items never take part,
-  while rax's ``cutoff`` and average precision still count masked items whose
-  approximate rank is small; without ``where`` the numbers are rax's.
+  sort-based metric. One difference from rax: ignored items add nothing to the
+  metric's sums, while rax's average precision still counts masked items whose
+  approximate rank is small; without ``where`` the numbers are rax's. A
+  ``cutoff_fn`` sees only ``-ranks`` (rax's signature, no mask), so ignored items
+  still move a smooth cut-off's threshold, as in rax.
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
+import jax
 import jax.numpy as jnp
 import pytest
 
@@ -110,3 +112,71 @@ def test_precision_of_float32_against_float64_on_a_short_list(capsys):
             # both evaluations find the same pairs, as the score grid ensures.
             assert result["grad_err"] == 0
     assert "precision at n = 256" in capsys.readouterr().out
+
+
+def _read_json_lines(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_json_writes_one_record_per_row(tmp_path, capsys):
+    path = tmp_path / "rows.jsonl"
+    benchmark.main(
+        ["--losses", "softmax", "list_mle", "--shapes", "2,8", "3,4"]
+        + [
+            "--repeats",
+            "1",
+            "--min-seconds",
+            "0",
+            "--no-memory",
+            "--compile-repeats",
+            "1",
+        ]
+        + ["--json", str(path)]
+    )
+    records = _read_json_lines(path)
+    assert [(r["loss"], r["shape"]) for r in records] == [
+        ("softmax", [2, 8]),
+        ("softmax", [3, 4]),
+        ("list_mle", [2, 8]),
+        ("list_mle", [3, 4]),
+    ]
+    for record in records:
+        assert record["compile_s"] > 0 and record["run_ms"] > 0
+        assert set(record["peers"]) == {"keras_rs", "rax"}
+        assert record["floor"]["kind"] == "trivial" and record["floor"]["run_ms"] > 0
+        assert record["device"]["platform"] == jax.devices()[0].platform
+        assert record["device"]["kind"] == jax.devices()[0].device_kind
+        assert record["recompiled"] is False
+        if record["optax_compile_s"] is not None:
+            assert record["compile_ratio"] == pytest.approx(
+                record["compile_s"] / record["optax_compile_s"]
+            )
+    assert "optax softmax compile s" in capsys.readouterr().out
+
+
+def test_compile_only_times_compilation_against_optax(tmp_path, capsys):
+    pytest.importorskip("optax")
+    path = tmp_path / "compile.jsonl"
+    benchmark.main(
+        ["--compile-only", "--compile-repeats", "2", "--losses", "pairwise_hinge"]
+        + ["--shapes", "2,8"]
+        + ["--json", str(path)]
+    )
+    (record,) = _read_json_lines(path)
+    assert record["compile_s"] > 0 and record["optax_compile_s"] > 0
+    assert record["run_ms"] is None and record["floor"]["run_ms"] is None
+    assert "| pairwise_hinge | (2, 8) | graded |" in capsys.readouterr().out
+
+
+def test_compile_seconds_does_not_reuse_a_cached_compilation():
+    calls = []
+
+    def loss(scores, labels):
+        calls.append(1)
+        return jnp.sum(scores * labels)
+
+    args = (jnp.ones((2, 3)), jnp.ones((2, 3)))
+    benchmark.compile_seconds(loss, args)
+    benchmark.compile_seconds(loss, args)
+    assert len(calls) == 2

@@ -14,6 +14,15 @@ instead of being run. It also checks that repeated calls do not recompile: every
 contender counts how often JAX traced it, and a row is marked ``RECOMPILED`` if any
 was traced more than once.
 
+Every row also gives the compile time of jaxrank's loss: the seconds
+``jax.jit(jax.value_and_grad(f)).lower(scores, labels).compile()`` takes for a fresh
+``f`` (tracing and lowering included, nothing cached), beside the same for optax's
+``optax.losses.ranking_softmax_loss`` at the same shape and their ratio (the peer
+issue 12 measures against; ``-`` if optax is not installed); each is the fastest of
+``--compile-repeats`` interleaved compilations. ``--compile-only`` prints
+only these columns, without timing runs. ``--json PATH`` also writes the rows to
+``PATH``, one JSON object per line (:func:`json_record`).
+
 ``--packed`` instead compares, for every pairwise loss, one row packing
 ``--queries`` queries of random lengths in ``[--min-items, --max-items]``
 (``segments=``) with the same queries padded to ``(queries, max_items)``: the two
@@ -39,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import math
 import os
 import statistics
@@ -79,6 +89,14 @@ LOSSES = {
     ),
     "pairwise_qr": LossEntry("pairwise_qr_loss", None, "pairwise_qr_loss"),
     "list_mle": LossEntry("list_mle_loss", "ListMLELoss", "listmle_loss"),
+    "softmax": LossEntry("softmax_loss", None, "softmax_loss"),
+    "poly1_softmax": LossEntry("poly1_softmax_loss", None, "poly1_softmax_loss"),
+    "unique_softmax": LossEntry("unique_softmax_loss", None, "unique_softmax_loss"),
+    "pointwise_sigmoid": LossEntry(
+        "pointwise_sigmoid_loss", None, "pointwise_sigmoid_loss"
+    ),
+    "pointwise_mse": LossEntry("pointwise_mse_loss", None, "pointwise_mse_loss"),
+    "approx_ndcg": LossEntry("approx_ndcg_loss", None, None),
 }
 DEFAULT_SHAPES = ((256, 32), (64, 256), (16, 1024), (1, 16384), (1, 2**20))
 PEERS = ("jaxrank", "keras_rs", "rax")
@@ -254,6 +272,70 @@ def _peak_mib(peer, loss, shape, kind):
     return float(result.stdout.split()[-1])
 
 
+def _optax_softmax():
+    """optax's ``ranking_softmax_loss`` as ``f(scores, labels)``, or None."""
+    if importlib.util.find_spec("optax") is None:
+        return None
+    import optax
+
+    return lambda s, y: optax.losses.ranking_softmax_loss(s, y)
+
+
+def compile_seconds(fn, args):
+    """Seconds to trace, lower and compile ``jit(value_and_grad(fn))`` for ``args``.
+
+    ``fn`` is wrapped in a new function first, so no cache of an earlier trace or
+    compilation of it (in this process) is reused.
+    """
+
+    def fresh(*a):
+        return fn(*a)
+
+    start = time.perf_counter()
+    jax.jit(jax.value_and_grad(fresh)).lower(*args).compile()
+    return time.perf_counter() - start
+
+
+def _compile_pair(loss, shape, kind, repeats):
+    """Compile seconds of jaxrank's ``loss`` and of optax's softmax at ``shape``
+    (each None where unavailable; the fastest of ``repeats`` interleaved
+    compilations) into a dict of row fields."""
+    args = _inputs(shape, kind)
+    fns = [_loss_fn("jaxrank", loss), _optax_softmax()]
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, spent in zip(fns, times, strict=True):
+            if fn is not None:
+                spent.append(compile_seconds(fn, args))
+    mine, theirs = (min(spent) if spent else None for spent in times)
+    return {
+        "compile_s": mine,
+        "optax_compile_s": theirs,
+        "compile_ratio": None if mine is None or theirs is None else mine / theirs,
+    }
+
+
+def _compile_cells(row):
+    def seconds(value):
+        return "-" if value is None else f"{value:.3g}"
+
+    ratio = row["compile_ratio"]
+    return [
+        seconds(row["compile_s"]),
+        seconds(row["optax_compile_s"]),
+        "-" if ratio is None else f"{ratio:.1f}",
+    ]
+
+
+COMPILE_HEADER = ("compile s", "optax softmax compile s", "compile x optax")
+
+
+def _warm_up_compiler():
+    """Compiles one trivial program, so that the first row's compile time does not
+    include starting the backend."""
+    compile_seconds(_trivial, _inputs((2, 8), "graded"))
+
+
 def _fmt(seconds):
     return "-" if seconds is None else f"{seconds * 1e3:.3g}"
 
@@ -280,15 +362,19 @@ def _peak_cell(loss, shape, kind):
     return "-" if mem is None or base is None else f"{mem:.0f} / {base:.0f}"
 
 
-def _measure(loss, shape, kind, *, repeats, min_seconds, budget_gib, memory):
+def _measure(
+    loss, shape, kind, *, repeats, min_seconds, budget_gib, memory, compile_repeats
+):
     """Times one workload's contenders; returns the row and its table cells."""
     row = {"loss": loss, "shape": shape, "labels": kind}
+    row.update(_compile_pair(loss, shape, kind, compile_repeats))
     works = _contenders(row, loss, shape, kind, budget_gib)
     timed = _time_side_by_side(works, repeats, min_seconds)
     row.update({name: seconds for name, (seconds, _) in timed.items()})
     peers = [row[p] for p in ("keras_rs", "rax") if isinstance(row[p], float)]
     mine = row["jaxrank"] if isinstance(row["jaxrank"], float) else None
     cells = [str(shape), kind]
+    cells += _compile_cells(row)
     cells += [v if isinstance(v, str) else _fmt(v) for v in (row[p] for p in PEERS)]
     cells += [
         f"{_fmt(row['floor'])} ({_floor_peer(shape)})",
@@ -296,7 +382,10 @@ def _measure(loss, shape, kind, *, repeats, min_seconds, budget_gib, memory):
         f"{mine / row['floor']:.2f}" if mine else "-",
         _peak_cell(loss, shape, kind) if memory and mine else "-",
     ]
-    if not all(once for _, once in timed.values()):
+    row["floor_kind"] = _floor_peer(shape)
+    row["peak_mib"] = cells[-1]
+    row["recompiled"] = not all(once for _, once in timed.values())
+    if row["recompiled"]:
         cells[-1] += " RECOMPILED"
     return row, cells
 
@@ -305,6 +394,7 @@ def _print_table_header(loss):
     header = (
         "shape",
         "labels",
+        *COMPILE_HEADER,
         *PEERS,
         "floor",
         "x faster peer",
@@ -316,19 +406,33 @@ def _print_table_header(loss):
     print("|" + "---|" * len(header))
 
 
-def run_benchmark(losses, shapes, repeats, min_seconds, budget_gib, memory, real_from):
+def _kinds(shape, real_from):
+    return ["graded"] + (["real"] if shape[-1] >= real_from else [])
+
+
+def run_benchmark(
+    losses,
+    shapes,
+    repeats,
+    min_seconds,
+    budget_gib,
+    memory,
+    real_from,
+    compile_repeats=1,
+):
     """Prints one table per loss; returns the rows as dicts."""
     print(
         f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), "
         f"jax {jax.__version__}; ms = median of at least {repeats} interleaved "
-        f"rounds (and {min_seconds:g} s), jit(value_and_grad)"
+        f"rounds (and {min_seconds:g} s), jit(value_and_grad); compile s = trace, "
+        f"lower and compile of a fresh function, fastest of {compile_repeats}"
     )
+    _warm_up_compiler()
     rows = []
     for loss in losses:
         _print_table_header(loss)
         for shape in shapes:
-            kinds = ["graded"] + (["real"] if shape[-1] >= real_from else [])
-            for kind in kinds:
+            for kind in _kinds(shape, real_from):
                 row, cells = _measure(
                     loss,
                     shape,
@@ -337,10 +441,77 @@ def run_benchmark(losses, shapes, repeats, min_seconds, budget_gib, memory, real
                     min_seconds=min_seconds,
                     budget_gib=budget_gib,
                     memory=memory,
+                    compile_repeats=compile_repeats,
                 )
                 print("| " + " | ".join(cells) + " |", flush=True)
                 rows.append(row)
     return rows
+
+
+def run_compile(losses, shapes, real_from, compile_repeats=1):
+    """Prints only the compile times, one table row per loss and shape (no runs);
+    returns the rows as dicts."""
+    print(
+        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), "
+        f"jax {jax.__version__}; compile s = trace, lower and compile of "
+        f"jit(value_and_grad) of a fresh function, fastest of {compile_repeats}"
+    )
+    _warm_up_compiler()
+    header = ("loss", "shape", "labels", *COMPILE_HEADER)
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    rows = []
+    for loss in losses:
+        for shape in shapes:
+            for kind in _kinds(shape, real_from):
+                row = {"loss": loss, "shape": shape, "labels": kind}
+                row.update(_compile_pair(loss, shape, kind, compile_repeats))
+                cells = [loss, str(shape), kind, *_compile_cells(row)]
+                print("| " + " | ".join(cells) + " |", flush=True)
+                rows.append(row)
+    return rows
+
+
+def _ms(value):
+    """A row's seconds as milliseconds; a peer's reason (``"n/a"``, ``"too big"``)
+    or a missing figure unchanged."""
+    return value * 1e3 if isinstance(value, float) else value
+
+
+def json_record(row):
+    """One row of :func:`run_benchmark` or :func:`run_compile` as a JSON-ready dict.
+
+    Keys: ``loss``, ``shape`` (a list), ``labels``, ``compile_s`` and
+    ``optax_compile_s`` (seconds, None if unavailable), ``compile_ratio``,
+    ``run_ms`` (jaxrank's median milliseconds), ``peers`` (``{"keras_rs": ms,
+    "rax": ms}``; a string where the peer has no such loss or would not fit),
+    ``floor`` (``{"kind": "trivial" | "argsort", "run_ms": ms}``), ``peak_mib``
+    (``"jaxrank / floor"``), ``recompiled`` and ``device`` (``{"kind": ...,
+    "platform": ...}``); the run figures are None after ``--compile-only``.
+    """
+    device = jax.devices()[0]
+    return {
+        "loss": row["loss"],
+        "shape": list(row["shape"]),
+        "labels": row["labels"],
+        "compile_s": row["compile_s"],
+        "optax_compile_s": row["optax_compile_s"],
+        "compile_ratio": row["compile_ratio"],
+        "run_ms": _ms(row.get("jaxrank")),
+        "peers": {peer: _ms(row.get(peer)) for peer in PEERS if peer != "jaxrank"},
+        "floor": {"kind": row.get("floor_kind"), "run_ms": _ms(row.get("floor"))},
+        "peak_mib": row.get("peak_mib"),
+        "recompiled": row.get("recompiled"),
+        "device": {"kind": device.device_kind, "platform": device.platform},
+        "jax": jax.__version__,
+    }
+
+
+def write_json(rows, path):
+    """Writes :func:`json_record` of every row to ``path``, one per line."""
+    with open(path, "w") as f:
+        for row in rows:
+            f.write(json.dumps(json_record(row)) + "\n")
 
 
 PAIRWISE = tuple(name for name in LOSSES if name.startswith("pairwise"))
@@ -585,6 +756,19 @@ _FLAGS = {
         default=2**20,
         help="also time arbitrary real labels for lists this long",
     ),
+    "--compile-only": dict(
+        action="store_true",
+        help="only time compilation, against optax's ranking_softmax_loss",
+    ),
+    "--compile-repeats": dict(
+        type=int,
+        default=3,
+        help="compile each loss this many times and keep the fastest",
+    ),
+    "--json": dict(
+        metavar="PATH",
+        help="also write the rows to PATH, one JSON object per line",
+    ),
     "--packed": dict(
         action="store_true",
         help="only compare one packed row (segments=) with the padded batch",
@@ -623,15 +807,23 @@ def main(argv=None):
             args.queries, args.min_items, args.max_items, args.repeats, args.min_seconds
         )
         return
-    run_benchmark(
-        args.losses,
-        args.shapes,
-        args.repeats,
-        args.min_seconds,
-        args.mem_budget_gib,
-        not args.no_memory,
-        args.real_from,
-    )
+    if args.compile_only:
+        rows = run_compile(
+            args.losses, args.shapes, args.real_from, args.compile_repeats
+        )
+    else:
+        rows = run_benchmark(
+            args.losses,
+            args.shapes,
+            args.repeats,
+            args.min_seconds,
+            args.mem_budget_gib,
+            not args.no_memory,
+            args.real_from,
+            args.compile_repeats,
+        )
+    if args.json:
+        write_json(rows, args.json)
 
 
 if __name__ == "__main__":

@@ -229,10 +229,11 @@ def test_nonfinite_score_spoils_only_its_segment():
 
 
 def test_all_masked_segments_give_zero_loss_and_gradient():
-    scores = jnp.array([1.0, 2.0, 3.0, 4.0])
-    labels = jnp.array([1.0, 0.0, 1.0, 0.0])
-    segments = jnp.array([0, 0, 1, 1])
-    where = jnp.array([False, False, True, False])  # one item left: no pair
+    # Five items, as in the test above: the kernels compiled there are reused.
+    scores = jnp.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    labels = jnp.array([1.0, 0.0, 1.0, 0.0, 1.0])
+    segments = jnp.array([0, 0, 1, 1, 1])
+    where = jnp.array([False, False, True, False, False])  # one item left: no pair
     for loss in [LOSSES[n][0] for n in NAMES]:
         value, grad = jax.value_and_grad(
             lambda s, f=loss: f(s, labels, where=where, segments=segments)
@@ -292,7 +293,7 @@ def test_packed_row_memory_is_linear(rng, name):
     assert temp < 1000 * n * 4 < n * n * 4 // 30, (temp, n)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(
     n=st.integers(0, 30),
     num_segments=st.integers(1, 6),

@@ -169,14 +169,12 @@ def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:
 
 
 class _Items(NamedTuple):
-    """The per-item arrays of some rows (or of all columns) of the pair matrix;
-    ``segment`` holds run ids when pairs must not cross segments, else None."""
+    """The per-item arrays of some rows (or of all columns) of the pair matrix."""
 
     scores: jax.Array
     labels: jax.Array
     valid: jax.Array
     features: tuple[jax.Array, ...]
-    segment: jax.Array | None = None
 
 
 def _slab(term, temperature, lambda_weight, rows: _Items, cols: _Items):
@@ -188,8 +186,6 @@ def _slab(term, temperature, lambda_weight, rows: _Items, cols: _Items):
     counted = rows.valid[..., :, None] & cols.valid[..., None, :]
     if term.ordered:
         counted = counted & (dy > 0)
-    if rows.segment is not None:
-        counted = counted & (rows.segment[..., :, None] == cols.segment[..., None, :])
     weights = None
     if lambda_weight is not None:
         weights = lambda_weight.pair_weights(
@@ -323,9 +319,14 @@ def pair_losses(
     )
 
 
-# Items per chunk of the band kernel: each chunk visits the partner offsets its own
-# segments need, so one long segment costs only the chunks it covers.
+# Items per chunk of the band kernel (at most): each chunk visits the partner offsets
+# its own segments need, so one long segment costs only the chunks it covers.
 BAND_CHUNK = 8192
+# Partner offsets per step of the band kernel's loop, fused into one elementwise pass
+# (fewer steps, and each partner window is sliced once per step; with 8, XLA's CPU
+# backend fuses the window's dynamic slice into the pass, which then runs several
+# times slower).
+BAND_UNROLL = 32
 
 
 def _ceil_div(a, b):
@@ -335,83 +336,103 @@ def _ceil_div(a, b):
 def _runs(segments: jax.Array):
     """Each list sorted (stably) by segment id, then all lists laid end to end.
 
-    Returns ``(order, inverse, run, start, end)``: the ``(..., n)`` sorting
-    permutation and its inverse (:func:`jaxrank._src.segments.segment_order`), and
-    for every item of the flat sorted sequence its run id (a run = one segment of
-    one list) and the positions where its run starts and ends (one past the last).
+    Returns ``(order, inverse, first, last)``: the ``(..., n)`` sorting permutation
+    and its inverse (:func:`jaxrank._src.segments.segment_order`), and for every
+    item of the flat sorted sequence the offsets ``first <= 0 <= last`` from it to
+    the first and the last item of its run (a run = one segment of one list).
     """
     shape = segments.shape
     order, inverse = segment_order(segments)
     ids = jnp.take_along_axis(segments, order, axis=-1)
-    first = jnp.ones(shape[:-1] + (1,), bool)
-    new_run = jnp.concatenate([first, ids[..., 1:] != ids[..., :-1]], axis=-1)
+    head = jnp.ones(shape[:-1] + (1,), bool)
+    new_run = jnp.concatenate([head, ids[..., 1:] != ids[..., :-1]], axis=-1)
     new_run = new_run.reshape(-1)
     total = new_run.shape[0]
     position = jnp.arange(total, dtype=jnp.int32)
-    last = jnp.concatenate([new_run[1:], jnp.ones((1,), bool)])
-    run = jnp.cumsum(new_run, dtype=jnp.int32) - 1
-    start = lax.cummax(jnp.where(new_run, position, 0), axis=0)
-    end = lax.cummin(jnp.where(last, position + 1, total), axis=0, reverse=True)
-    return order, inverse, run, start, end
-
-
-def _offset_losses(term, temperature, items, start, chunk, reach):
-    """Losses of the ``chunk`` items from ``start``, over the partners at offsets
-    ``-reach..reach`` (one elementwise pass per offset)."""
-    rows = jax.tree.map(
-        lambda a: lax.dynamic_slice_in_dim(a, start, chunk)[:, None], items
+    end_run = jnp.concatenate([new_run[1:], jnp.ones((1,), bool)])
+    # associative_scan, not lax.cummax/cummin: the same integers, several times
+    # faster on CPU.
+    start = lax.associative_scan(jnp.maximum, jnp.where(new_run, position, 0))
+    end = lax.associative_scan(
+        jnp.minimum, jnp.where(end_run, position, total), reverse=True
     )
+    return order, inverse, start - position, end - position
 
-    def body(offset, acc):
-        cols = jax.tree.map(
-            lambda a: lax.dynamic_slice_in_dim(a, start + offset, chunk)[:, None],
-            items,
+
+def _ordered_pair(temperature, first, second):
+    """``x``, ``dy`` and :math:`y_{first} > y_{second}` for pairs of items given as
+    ``(scores, labels)`` (a NaN label, an invalid item's, is never ordered)."""
+    x = (first[0] - second[0]) / jnp.asarray(temperature, first[0].dtype)
+    dy = first[1] - second[1]
+    return x, dy, dy > 0
+
+
+def _over_offsets(pair_sum, rows, partners, begin, first, last):
+    """``sum_d pair_sum(rows, cols_d, in_run_d)`` for one chunk of items.
+
+    ``rows`` are the chunk's per-item arrays, ``cols_d`` the arrays ``partners`` read
+    from ``begin + d`` (the items at offset ``d``), and ``in_run_d`` whether each
+    item's partner at offset ``d`` lies in its run (``first <= d <= last``). The
+    offsets run from the chunk's smallest ``first`` up past its largest ``last``,
+    :data:`BAND_UNROLL` of them fused into one elementwise pass over a window read
+    once, and are added in order of ``d``; the up to ``BAND_UNROLL - 1`` past the
+    largest ``last`` lie outside every item's run and add 0.
+    """
+    chunk = first.shape[0]
+    lowest = jnp.min(first)
+
+    def body(step, acc):
+        offset = lowest + step * BAND_UNROLL
+        window = tuple(
+            lax.dynamic_slice_in_dim(a, begin + offset, chunk + BAND_UNROLL - 1)
+            for a in partners
         )
-        return acc + _slab_losses(term, temperature, None, rows, cols)[:, 0]
+        below, above = first - offset, last - offset
+        for d in range(BAND_UNROLL):
+            cols = tuple(a[d : d + chunk] for a in window)
+            acc = acc + pair_sum(rows, cols, (below <= d) & (d <= above))
+        return acc
 
-    return lax.fori_loop(-reach, reach + 1, body, jnp.zeros(chunk, rows.scores.dtype))
-
-
-def _offset_slopes(term, temperature, items, cotangent, start, chunk, reach):
-    """:math:`\\sum_j a_{kj} - \\sum_i a_{ik}` for the ``chunk`` items ``k`` from
-    ``start``, over the partners at offsets ``-reach..reach``."""
-
-    def at(offset):
-        return jax.tree.map(
-            lambda a: lax.dynamic_slice_in_dim(a, start + offset, chunk)[:, None],
-            (items, cotangent),
-        )
-
-    rows, row_g = at(0)
-
-    def body(offset, acc):
-        cols, col_g = at(offset)
-        as_first = _slab_slopes(term, temperature, None, rows, cols, row_g)
-        as_second = _slab_slopes(term, temperature, None, cols, rows, col_g)
-        return acc + (as_first - as_second)[:, 0, 0]
-
-    return lax.fori_loop(-reach, reach + 1, body, jnp.zeros(chunk, row_g.dtype))
+    steps = _ceil_div(jnp.max(last) - lowest + 1, BAND_UNROLL)
+    return lax.fori_loop(0, steps, body, jnp.zeros(chunk, rows[0].dtype))
 
 
-def _over_chunks(fn, reach, chunk):
-    """``fn(start, reach_c)`` for every chunk (items laid out after a pad of the
-    chunks' total length), concatenated."""
-    total = reach.shape[0] * chunk
-    starts = total + jnp.arange(reach.shape[0], dtype=jnp.int32) * chunk
-    return lax.map(lambda a: fn(*a), (starts, reach)).reshape(-1)
+def _over_chunks(fn, per_item, first, last, chunk):
+    """``fn(rows, begin, first, last)`` for every chunk of ``chunk`` items, rows
+    being the chunk's part of each ``per_item`` array and ``begin`` the position of
+    its first item in the arrays padded by :func:`_for_partners`; concatenated."""
+    num_chunks = first.shape[0] // chunk
+    begins = chunk + jnp.arange(num_chunks, dtype=jnp.int32) * chunk
+    blocks = jax.tree.map(lambda a: a.reshape(num_chunks, chunk), per_item)
+    bounds = (first.reshape(num_chunks, chunk), last.reshape(num_chunks, chunk))
+    return lax.map(lambda a: fn(*a), (blocks, begins, *bounds)).reshape(-1)
+
+
+def _for_partners(x, chunk):
+    """``x`` padded with ``chunk`` NaN items before and ``chunk + BAND_UNROLL``
+    after, so that every partner window of every chunk lies inside (a NaN label
+    makes no pair ordered)."""
+    return jnp.pad(x, (chunk, chunk + BAND_UNROLL), constant_values=jnp.nan)
+
+
+def _band_terms(term, temperature, chunk, scores, labels, first, last):
+    scaled, scaled_temperature = scale_for_temperature(scores, temperature)
+    partners = (_for_partners(scaled, chunk), _for_partners(labels, chunk))
+    zero = jnp.zeros((), scaled.dtype)
+
+    def pair_sum(rows, cols, in_run):
+        x, dy, ordered = _ordered_pair(scaled_temperature, rows, cols)
+        return jnp.where(ordered & in_run, term.value(x, dy), zero)
+
+    def chunk_losses(rows, begin, first, last):
+        return _over_offsets(pair_sum, rows, partners, begin, first, last)
+
+    return _over_chunks(chunk_losses, (scaled, labels), first, last, chunk)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
-def _band_losses(term, temperature, chunk, scores, labels, valid, run, reach):
-    scaled, scaled_temperature = scale_for_temperature(scores, temperature)
-    items = _Items(scaled, labels, valid, (), run)
-    return _over_chunks(
-        lambda start, r: _offset_losses(
-            term, scaled_temperature, items, start, chunk, r
-        ),
-        reach,
-        chunk,
-    )
+def _band_losses(term, temperature, chunk, scores, labels, first, last):
+    return _band_terms(term, temperature, chunk, scores, labels, first, last)
 
 
 def _band_losses_fwd(term, temperature, chunk, *arrays):
@@ -419,21 +440,27 @@ def _band_losses_fwd(term, temperature, chunk, *arrays):
 
 
 def _band_losses_bwd(term, temperature, chunk, arrays, cotangent):
-    scores, labels, valid, run, reach = arrays
+    scores, labels, first, last = arrays
     scaled, scaled_temperature = scale_for_temperature(scores, temperature)
-    items = _Items(scaled, labels, valid, (), run)
-    total = cotangent.shape[0]
-    cotangent = jnp.pad(cotangent, (total, scores.shape[0] - 2 * total))
-    grad = _over_chunks(
-        lambda start, r: _offset_slopes(
-            term, scaled_temperature, items, cotangent, start, chunk, r
-        ),
-        reach,
-        chunk,
-    )
+    cotangent = cotangent.astype(scaled.dtype)
+    per_item = (scaled, labels, cotangent)
+    partners = tuple(_for_partners(a, chunk) for a in per_item)
+    zero = jnp.zeros((), scaled.dtype)
+
+    def pair_sum(rows, cols, in_run):
+        # a_kj - a_jk (module docstring) for the chunk's items k, partners j.
+        x, dy, ordered = _ordered_pair(scaled_temperature, rows, cols)
+        as_first = jnp.where(ordered & in_run, term.slope(x, dy) * rows[2], zero)
+        x, dy, ordered = _ordered_pair(scaled_temperature, cols, rows)
+        as_second = jnp.where(ordered & in_run, term.slope(x, dy) * cols[2], zero)
+        return as_first - as_second
+
+    def chunk_slopes(rows, begin, first, last):
+        return _over_offsets(pair_sum, rows, partners, begin, first, last)
+
+    grad = _over_chunks(chunk_slopes, per_item, first, last, chunk)
     grad = divide_by_temperature(grad, temperature)
-    grad = jnp.pad(grad, (total, scores.shape[0] - 2 * total))
-    return grad.astype(scores.dtype), None, None, None, None
+    return grad.astype(scores.dtype), None, None, None
 
 
 _band_losses.defvjp(_band_losses_fwd, _band_losses_bwd)
@@ -442,32 +469,27 @@ _band_losses.defvjp(_band_losses_fwd, _band_losses_bwd)
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _segment_pair_losses(term, temperature, chunk, scores, labels, valid, ids):
     shape = scores.shape
-    order, inverse, run, start, end = _runs(ids)
-    count = run.shape[0]
-    chunk = min(chunk, count)
+    order, inverse, first, last = _runs(ids)
+    count = first.shape[0]
+    # Chunks of at most `chunk` items, as even as the count allows, in whole vector
+    # registers (an odd chunk runs several times slower on CPU).
+    chunks = _ceil_div(count, chunk)
+    chunk = min(_ceil_div(_ceil_div(count, chunks), 128) * 128, chunk)
     total = _ceil_div(count, chunk) * chunk
-    # The partners of item i are i + offset for offsets up to its reach, the
-    # distance to the far end of its run; each chunk takes its items' largest.
-    position = jnp.arange(count, dtype=jnp.int32)
-    reach = jnp.maximum(position - start, end - 1 - position)
-    reach = jnp.pad(reach, (0, total - count)).reshape(-1, chunk).max(axis=-1)
-    # Laid out as [pad | items | pad], total items each side: every partner slice of
-    # every chunk lies inside the arrays, and padding is invalid.
-    pad = (total, 2 * total - count)
 
-    def flat_sorted(x, fill):
+    def flat_sorted(x):
         x = jnp.take_along_axis(x, order, axis=-1).reshape(-1)
-        return jnp.pad(x, pad, constant_values=fill)
+        return jnp.pad(x, (0, total - count), constant_values=jnp.nan)
 
     losses = _band_losses(
         term,
         temperature,
         chunk,
-        flat_sorted(scores, 0),
-        flat_sorted(labels, 0),
-        flat_sorted(valid, False),
-        jnp.pad(run, pad, constant_values=-1),
-        reach,
+        flat_sorted(scores),
+        # Invalid items' labels are NaN: no comparison makes their pairs ordered.
+        flat_sorted(jnp.where(valid, labels, jnp.nan)),
+        jnp.pad(first, (0, total - count)),
+        jnp.pad(last, (0, total - count)),
     )
     losses = losses[:count].reshape(shape)
     return jnp.take_along_axis(losses, inverse, axis=-1)
@@ -487,29 +509,35 @@ def segment_pair_losses(
 
     Each list is sorted (stably) by segment id and the lists laid end to end, so
     that every segment is a contiguous run and its pairs lie within a band around
-    the diagonal: item :math:`i`'s partners are the items :math:`i + d` of its run.
-    The items are processed in chunks of ``block_size`` (default
-    :data:`BAND_CHUNK`); a chunk loops over the offsets :math:`d` up to the
-    distance from any of its items to the far end of that item's run, each offset
-    one elementwise pass over the chunk (pairs across runs are masked). Time is
-    :math:`O(n \\log n)` for the sort plus :math:`O(\\sum_c b\\,L_c)` for chunks
-    of ``b`` items whose longest run has :math:`L_c` items, which is
-    :math:`O(\\sum_k n_k^2)` when segments are much shorter than a chunk; memory
-    is :math:`O(n)` and the backward pass recomputes the pair terms from the
-    :math:`O(n)` inputs. The losses are returned in list order.
+    the diagonal: item :math:`i`'s partners are the items :math:`i + d` of its run,
+    :math:`d` between the offsets to the run's first and last items. The items are
+    processed in chunks of at most ``block_size`` (default :data:`BAND_CHUNK`),
+    split evenly; a chunk loops over the offsets from the smallest to the largest
+    of its items' bounds, :data:`BAND_UNROLL` offsets per elementwise pass over the
+    chunk (pairs outside an item's run, or with an invalid item, whose label is
+    read as NaN, are masked), adding each item's terms in order of its partners'
+    positions. Time is :math:`O(n \\log n)` for the sort plus
+    :math:`O(\\sum_c b\\,L_c)` for chunks of ``b`` items whose longest run has
+    :math:`L_c` items, which is :math:`O(\\sum_k n_k^2)` when segments are much
+    shorter than a chunk; memory is :math:`O(n)` and the backward pass recomputes
+    the pair terms from the :math:`O(n)` inputs. The losses are returned in list
+    order.
 
     Args:
       scores, labels, valid: as for :func:`pair_losses`.
       segments: ``(..., n)`` integer segment ids.
-      term: the pair term.
+      term: the pair term; an ordered one (``term.ordered``).
       temperature: static Python float > 0.
-      block_size: static items per chunk, or None for :data:`BAND_CHUNK`.
+      block_size: static items per chunk (at most), or None for
+        :data:`BAND_CHUNK`.
 
     Returns:
       ``(..., n)`` per-item losses, 0 for invalid items; reverse-mode differentiable
       in ``scores`` with :math:`O(n)` residuals.
     """
     chex.assert_equal_shape([scores, labels, valid, segments])
+    if not term.ordered:
+        raise ValueError("segment_pair_losses counts ordered pairs only")
     if scores.size == 0:
         return jnp.zeros_like(scores)
     chunk = BAND_CHUNK if block_size is None else int(block_size)

@@ -56,7 +56,7 @@ from jax import lax
 
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import divide_by_temperature, scale_for_temperature
-from jaxrank._src.segments import segment_order
+from jaxrank._src.segments import run_bounds, segment_order
 
 # Largest pair slab, in elements, built at once by `block_size_for` (32 MiB float32).
 PAIR_BUDGET = 2**23
@@ -345,14 +345,7 @@ def _runs(segments: jax.Array):
     ids = jnp.take_along_axis(segments, order, axis=-1)
     first = jnp.ones(shape[:-1] + (1,), bool)
     new_run = jnp.concatenate([first, ids[..., 1:] != ids[..., :-1]], axis=-1)
-    new_run = new_run.reshape(-1)
-    total = new_run.shape[0]
-    position = jnp.arange(total, dtype=jnp.int32)
-    last = jnp.concatenate([new_run[1:], jnp.ones((1,), bool)])
-    run = jnp.cumsum(new_run, dtype=jnp.int32) - 1
-    start = lax.cummax(jnp.where(new_run, position, 0), axis=0)
-    end = lax.cummin(jnp.where(last, position + 1, total), axis=0, reverse=True)
-    return order, inverse, run, start, end
+    return (order, inverse, *run_bounds(new_run.reshape(-1)))
 
 
 def _offset_losses(term, temperature, items, start, chunk, reach):

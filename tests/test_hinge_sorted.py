@@ -340,8 +340,7 @@ _SUBPROCESS = textwrap.dedent(
     import jaxrank
     from jaxrank._src.hinge_sorted import hinge_losses_sorted
     import sys; sys.path.insert(0, "tests")
-    import reference_segments as ref_segments
-import reference_sorted
+    import reference_sorted
 
     assert jax.device_count() == 8
     rng = np.random.default_rng(8)

@@ -90,7 +90,8 @@ reuses the saved permutation: the prefix ``[0, e_k)``, read backwards with
 complemented keys, is the same suffix query over the cotangents, with plain (not
 anchored) sums (under ``vmap`` of the loss, the ``lax.cond`` becomes a select and both
 run). Residuals are six ``(n,)`` arrays (permutation, ``e``, :math:`C`, :math:`D`,
-sorted keys, sorted validity), the validity mask and ``K``.
+sorted keys, sorted validity; with segments three more, the runs below), the
+validity mask and ``K``.
 
 **Precision.** Counts are exact integers (``int32``; the float conversion is exact up to
 :math:`2^{24}` items per list). The scores are first scaled by a power of two: by at

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import reference_segments as ref_segments
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
@@ -292,9 +293,16 @@ def test_auto_dispatch_by_static_shape():
     assert prefers_sorted_path((1, 16384))
     assert prefers_sorted_path((16, 2048))
     assert not prefers_sorted_path(())
-    assert losses._hinge_kernel("auto", (1, 2**20)) is hinge_losses_sorted
-    assert losses._hinge_kernel("auto", (256, 32)) is hinge_losses_allpairs
-    assert losses._hinge_kernel("sorted", (256, 32)) is hinge_losses_sorted
+    # With segments: from 1024 items, whatever the batch.
+    assert prefers_sorted_path((64, 1024), segmented=True)
+    assert not prefers_sorted_path((1, 1023), segmented=True)
+    assert losses._hinge_kernel("auto", (1, 2**20), False) is hinge_losses_sorted
+    assert losses._hinge_kernel("auto", (256, 32), False) is losses._hinge_all_pairs
+    assert losses._hinge_kernel("sorted", (256, 32), False) is hinge_losses_sorted
+    assert losses._hinge_kernel("auto", (1, 2**20), True) is hinge_losses_sorted
+    assert losses._hinge_kernel("auto", (1, 512), True) is losses._hinge_band
+    assert losses._hinge_kernel("all_pairs", (1, 2**20), True) is losses._hinge_band
+    assert losses._hinge_kernel("sorted", (1, 8), True) is hinge_losses_sorted
 
 
 @pytest.mark.parametrize("method", ["all_pairs", "sorted"])
@@ -626,3 +634,184 @@ def test_integer_pair_terms_are_exact_at_any_magnitude(
     np.testing.assert_array_equal(out["sorted"][0][0], exact)
     for a, b in zip(out["sorted"], out["all_pairs"], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# --- segments (issue 11) -------------------------------------------------------------
+
+
+def _segment_ids(rng, n, num_segments, contiguous):
+    ids = rng.integers(0, num_segments, n)
+    ids = np.sort(ids) if contiguous else ids
+    return (ids * 7 - 3).astype(np.int32)  # arbitrary ids: only equality matters
+
+
+@functools.partial(jax.jit, static_argnames=("method", "temperature"))
+def _segmented(scores, labels, where, segments, cotangent, *, method, temperature):
+    """Per-item losses, their VJP with ``cotangent`` and the gradient of their sum
+    (the uniform-cotangent shortcut) of one method, with segments."""
+
+    def losses(s):
+        return jaxrank.pairwise_hinge_loss(
+            s,
+            labels,
+            where=where,
+            segments=segments,
+            temperature=temperature,
+            reduction="none",
+            method=method,
+        )
+
+    value, vjp = jax.vjp(losses, scores)
+    return value, vjp(cotangent)[0], jax.grad(lambda s: jnp.sum(losses(s)))(scores)
+
+
+def _per_segment(fn, segments, *arrays):
+    """``fn`` applied to each segment's items as a list of their own, the outputs
+    laid back at the items' places."""
+    out = None
+    for sid in np.unique(segments):
+        idx = np.flatnonzero(segments == sid)
+        parts = fn(*(np.asarray(a)[idx] for a in arrays))
+        if out is None:
+            out = [np.zeros(segments.shape, np.asarray(p).dtype) for p in parts]
+        for o, p in zip(out, parts, strict=True):
+            o[idx] = p
+    return out
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+@pytest.mark.parametrize("max_label", [3, 40])
+def test_segments_equal_separate_lists_and_band_exactly(contiguous, max_label):
+    """n = 4096 (the two-round margin search) in 5 segments, grid scores (ties, pairs
+    at the kink) and integer cotangents: every sum is exact, so each segment's
+    losses and gradients equal, bit for bit, those of its items as a list of their
+    own (one list per segment, the other items masked out) and those of the band
+    kernel (``method="all_pairs"``). Labels up to 3 take the per-key passes, up to
+    40 the wavelet matrix."""
+    n = 4096
+    rng = np.random.default_rng(max_label + contiguous)
+    scores = (rng.integers(-8, 9, n) * 0.5).astype(np.float32)
+    labels = rng.integers(-1, max_label + 1, n).astype(np.float32)
+    where = rng.random(n) < 0.9
+    segments = _segment_ids(rng, n, 5, contiguous)
+    g = rng.integers(-3, 4, n).astype(np.float32)
+    args = (scores[None], labels[None], where[None], segments[None], g[None])
+    got = _segmented(*args, method="sorted", temperature=1.0)
+    band = _segmented(*args, method="all_pairs", temperature=1.0)
+    own = segments[None] == np.unique(segments)[:, None]  # (5, n): one list each
+    rows = [np.broadcast_to(x, own.shape) for x in (scores, labels, g)]
+    alone = _segmented(
+        rows[0], rows[1], where & own, None, rows[2], method="sorted", temperature=1.0
+    )
+    assert float(jnp.sum(got[0])) > 0
+    for a, b, c in zip(got, band, alone, strict=True):
+        np.testing.assert_array_equal(a[0], np.sum(np.where(own, c, 0), axis=0))
+        np.testing.assert_array_equal(a[0], b[0])
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    magnitude=st.sampled_from([1.0, 1e6, 1e16, 1e38 / 4]),
+    temperature=st.sampled_from([0.3, 1.0, 1e6]),
+    labels_kind=st.sampled_from(["graded", "real"]),
+    contiguous=st.booleans(),
+)
+def test_segments_within_the_rule_of_the_masked_dense_reference(
+    seed, magnitude, temperature, labels_kind, contiguous
+):
+    """Random scores at magnitudes up to 1e38 / 4 in 1 to 4 segments of a 1500-item
+    row (masked items included): every segment's losses are within the module's
+    precision rule of the exact float64 sum over its own pairs (the dense reference
+    with pairs masked by segment), and its gradients within a few roundings."""
+    rng = np.random.default_rng(seed)
+    n = 1500
+    scores = (rng.normal(size=n) * magnitude).astype(np.float32)
+    if labels_kind == "graded":
+        labels = rng.integers(0, 5, n).astype(np.float32)
+    else:
+        labels = rng.random(n).astype(np.float32)
+    where = rng.random(n) < 0.85
+    segments = _segment_ids(rng, n, int(rng.integers(1, 5)), contiguous)
+    g = rng.normal(size=n).astype(np.float32)
+    so, so_vjp, so_grad = (
+        np.asarray(x[0], np.float64)
+        for x in _segmented(
+            scores[None],
+            labels[None],
+            where[None],
+            segments[None],
+            g[None],
+            method="sorted",
+            temperature=temperature,
+        )
+    )
+    valid = where & (labels >= 0)
+
+    def dense(s, y, v, g):
+        ref = reference_sorted.hinge_dense(s, y, v, temperature, g)
+        uniform = reference_sorted.hinge_dense(s, y, v, temperature, np.ones_like(g))
+        return (
+            ref.losses,
+            ref.budget,
+            ref.kink,
+            ref.grad,
+            ref.grad_scale,
+            ref.kink_grad,
+            uniform.grad,
+            uniform.kink_grad,
+        )
+
+    exact, budget, kink, grad, grad_scale, kink_grad, uniform, uniform_kink = (
+        _per_segment(dense, segments, scores, labels, valid, g)
+    )
+    finite = exact * (1 + 2.0**-20) < F32_MAX
+    tolerance = (_rule(exact, budget) + 4 * U * kink) * 1.001 + 1e-300
+    np.testing.assert_array_less(np.abs(so[finite] - exact[finite]), tolerance[finite])
+    np.testing.assert_array_equal(so[~valid], 0.0)
+    np.testing.assert_array_less(
+        np.abs(so_vjp - grad), 4 * U * grad_scale + kink_grad + 2.0**-124
+    )
+    np.testing.assert_array_less(
+        np.abs(so_grad - uniform), 2 * U * np.abs(uniform) + uniform_kink + 2.0**-124
+    )
+
+
+def test_segments_check_grads_reverse_mode():
+    rng = np.random.default_rng(11)
+    scores = jnp.asarray(rng.normal(size=(2, 12)), jnp.float32)
+    labels = jnp.asarray(rng.integers(0, 3, (2, 12)), jnp.float32)
+    segments = jnp.asarray(rng.integers(0, 3, (2, 12)), jnp.int32)
+    check_grads(
+        jax.jit(lambda s: hinge_losses_sorted(s, labels, labels >= 0, 1.0, segments)),
+        (scores,),
+        order=1,
+        modes=["rev"],
+        eps=1e-3,
+        atol=1e-2,
+        rtol=1e-2,
+    )
+
+
+def test_segments_vmap_equals_batch():
+    """A batch with segments and its vmap over lists agree, and match the dense
+    reference with pairs masked by segment."""
+    rng = np.random.default_rng(12)
+    scores = jnp.asarray(rng.normal(size=(3, 40)), jnp.float32)
+    labels = jnp.asarray(rng.integers(-1, 4, (3, 40)), jnp.float32)
+    segments = jnp.asarray(rng.integers(0, 4, (3, 40)), jnp.int32)
+    valid = labels >= 0
+
+    def kernel(s, y, v, ids):
+        return hinge_losses_sorted(s, y, v, 1.0, ids)
+
+    @jax.jit
+    def both(s, y, v, ids):
+        return kernel(s, y, v, ids), jax.vmap(kernel)(s, y, v, ids)
+
+    batched, mapped = both(scores, labels, valid, segments)
+    np.testing.assert_array_equal(batched, mapped)
+    expected = ref_segments.item_losses(
+        ref_segments.TERMS["hinge"], scores, labels, valid, segments
+    )
+    np.testing.assert_allclose(batched, expected, rtol=1e-5, atol=1e-5)

@@ -79,7 +79,7 @@ def test_value_and_gradient_match_the_dense_reference(
     scores, labels, where, weights, segments = _inputs(
         rng, shape, num_segments, contiguous
     )
-    if name == "hinge_all_pairs":  # keep pairs off the kink, where f' jumps
+    if name.startswith("hinge"):  # keep pairs off the kink, where f' jumps
         scores = scores + rng.uniform(-0.1, 0.1, shape).astype(np.float32)
     valid = reference.valid_items(labels, where)
 
@@ -212,11 +212,15 @@ def test_check_grads_reverse(rng, name):
         )
 
 
+SORTED_HINGE = functools.partial(jaxrank.pairwise_hinge_loss, method="sorted")
+
+
 def test_nonfinite_score_spoils_only_its_segment():
     scores = jnp.array([1.0, jnp.nan, 0.5, 2.0, 0.0])
     labels = jnp.array([1.0, 0.0, 1.0, 0.0, 2.0])
     segments = jnp.array([0, 0, 1, 1, 1])
-    for loss in [LOSSES[n][0] for n in NAMES]:
+    sorted_hinge = jax.jit(SORTED_HINGE, static_argnames="reduction")
+    for loss in [LOSSES[n][0] for n in NAMES] + [sorted_hinge]:
         items = loss(scores, labels, segments=segments, reduction="none")
         assert np.all(np.isnan(items[:2])), loss
         assert np.all(np.isfinite(items[2:])) and float(jnp.sum(items[2:])) > 0, loss
@@ -252,10 +256,6 @@ def test_segments_and_options_are_checked():
             scores, labels, segments=jnp.zeros(4, int),
             lambda_weights=jaxrank.DCGLambdaWeight(),
         )  # fmt: skip
-    with pytest.raises(ValueError, match="sorted"):
-        jaxrank.pairwise_hinge_loss(
-            scores, labels, segments=jnp.zeros(4, int), method="sorted"
-        )
     with pytest.raises(ValueError, match="tau"):
         jaxrank.pairwise_qr_loss(scores, labels, tau=0.0)
     with pytest.raises(TypeError, match="squared"):
@@ -304,9 +304,44 @@ def test_random_segments_match_reference(n, num_segments, name, seed):
     rng = np.random.default_rng(seed)
     loss, term, _ = LOSSES[name]
     scores, labels, where, weights, segments = _inputs(rng, (n,), num_segments, False)
-    if name == "hinge_all_pairs":
+    if name.startswith("hinge"):
         scores = scores + rng.uniform(-0.1, 0.1, n).astype(np.float32)
     valid = reference.valid_items(labels, where)
     got = loss(scores, labels, where=where, segments=segments, reduction="none")
     want = ref.item_losses(term, scores, labels, valid, segments)
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_sorted_hinge_matches_band_and_reference(rng, contiguous):
+    """``method="sorted"`` with segments, masks, per-item weights (a cotangent that
+    varies within a list) and tied scores: values and gradients equal the band
+    kernel's and the dense reference's, and every reduction matches the band's."""
+    shape = (2, 60)
+    scores, labels, where, weights, segments = _inputs(rng, shape, 4, contiguous)
+    scores = scores + rng.uniform(-0.1, 0.1, shape).astype(np.float32)  # off kinks
+    valid = reference.valid_items(labels, where)
+
+    @functools.partial(jax.jit, static_argnames=("method",))
+    def run(s, method):
+        def f(s, reduction):
+            return jaxrank.pairwise_hinge_loss(
+                s, labels, where=where, weights=weights, segments=segments,
+                reduction=reduction, method=method,
+            )  # fmt: skip
+
+        reductions = ("none", "sum", "mean", "mean_with_sample_weight")
+        return {r: f(s, r) for r in reductions}, jax.grad(f)(s, "sum")
+
+    (got, grad), (band, band_grad) = run(scores, "sorted"), run(scores, "all_pairs")
+    items = ref.item_losses(ref.TERMS["hinge"], scores, labels, valid, segments)
+    want = reference.reduce(items, valid, weights, "none", shape)
+    np.testing.assert_allclose(got["none"], want, rtol=2e-5, atol=2e-5)
+    for r in got:
+        np.testing.assert_allclose(got[r], band[r], rtol=1e-5, atol=1e-5)
+    cotangent = reference.reduce_cotangent(valid, weights, "sum", shape)
+    want_grad = ref.item_losses_vjp(
+        ref.TERMS["hinge"], scores, labels, valid, segments, cotangent
+    )
+    np.testing.assert_allclose(grad, want_grad, rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(grad, band_grad, rtol=1e-5, atol=1e-5)

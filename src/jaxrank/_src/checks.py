@@ -535,21 +535,15 @@ def check_finite_number(name: str, value) -> float:
     return float(value)
 
 
-def check_segment_options(segments, lambda_weights, method: str = "auto") -> None:
-    """Refuses lambda weights (their per-list item features, such as ideal DCG, would
-    cross the segments) and the sorted hinge (whose prefix tables span the whole
-    list) together with segments."""
+def check_segment_options(segments, lambda_weights) -> None:
+    """Refuses lambda weights together with segments (their per-list item features,
+    such as ideal DCG, would cross the segments)."""
     if segments is None:
         return
     if lambda_weights is not None:
         raise ValueError(
             "`lambda_weights` cannot be combined with `segments` yet; received "
             f"lambda_weights={lambda_weights!r} with segments."
-        )
-    if method == "sorted":
-        raise ValueError(
-            '`method="sorted"` cannot be combined with `segments` yet; use "auto" '
-            'or "all_pairs" (pairs within segments, at per-segment cost).'
         )
 
 

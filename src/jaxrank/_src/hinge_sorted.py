@@ -90,7 +90,8 @@ reuses the saved permutation: the prefix ``[0, e_k)``, read backwards with
 complemented keys, is the same suffix query over the cotangents, with plain (not
 anchored) sums (under ``vmap`` of the loss, the ``lax.cond`` becomes a select and both
 run). Residuals are six ``(n,)`` arrays (permutation, ``e``, :math:`C`, :math:`D`,
-sorted keys, sorted validity), the validity mask and ``K``.
+sorted keys, sorted validity; with segments three more, the runs below), the
+validity mask and ``K``.
 
 **Precision.** Counts are exact integers (``int32``; the float conversion is exact up to
 :math:`2^{24}` items per list). The scores are first scaled by a power of two: by at
@@ -132,14 +133,26 @@ float64 evaluation at :math:`n = 2^{20}`; the tests check the rule against exact
 at magnitudes up to :math:`10^{38}`. float64 inputs (with x64 enabled) use plain
 float64 arithmetic.
 
+**Segments.** With integer ids ``segments`` (items of equal id form one sub-list,
+no pair crosses two), the one sort is by (id, score), so each segment is a
+contiguous *run* of the order, and every step above is confined to the item's run:
+the margin search runs between the run's ends (the two-round search brackets only
+within a run), a query's range ends at its run's end, every suffix table restarts
+where the run changes (at each wavelet level too, whose stable partition keeps a
+run's items in order), and the "lower partner" prefix starts at the run's start. A
+segment's numbers are those its items give as a list of their own, within the same
+precision rule (whose bounds depend on the list length, here that of the whole
+row); the plain or anchored choice is made once for the batch. The cost stays
+:math:`O(n \\log n)` per list, whatever the segments' lengths.
+
 **Conventions.** As the all-pairs kernel: equal labels form no pair, equal scores are an
 ordinary difference of 0, invalid items take part in no pair and get loss 0, lists of
 fewer than 2 items give zeros. Valid scores must be finite (the public loss replaces a
 list with a non-finite valid score by NaN after the kernel; a NaN here would only
 misplace items in the sort, never hang or crash).
 
-**Dispatch.** ``method="auto"`` takes this path for long lists
-(:func:`prefers_sorted_path`).
+**Dispatch.** ``method="auto"`` takes this path for long lists, with or without
+segments (:func:`prefers_sorted_path`).
 """
 
 from __future__ import annotations
@@ -155,11 +168,13 @@ import numpy as np
 from jax import lax
 
 from jaxrank._src.numerics import count_times, df_add, two_sum
+from jaxrank._src.segments import run_bounds
 
 # Crossover of the static dispatch (see prefers_sorted_path).
 _MIN_LIST = 2048
 _MIN_LIST_FEW_LISTS = 768
 _FEW_LISTS = 4
+_MIN_LIST_SEGMENTS = 1024
 # Every _SEARCH_STRIDE-th query of a long list is searched first (_first_active).
 _SEARCH_STRIDE = 64
 # Lists whose largest label key is below this take one prefix pass per key value
@@ -167,7 +182,7 @@ _SEARCH_STRIDE = 64
 _FEW_KEYS = 8
 
 
-def prefers_sorted_path(shape) -> bool:
+def prefers_sorted_path(shape, segmented: bool = False) -> bool:
     """Whether ``method="auto"`` uses this module for scores of static ``shape``.
 
     The all-pairs kernel costs :math:`O(n^2)` per list, this one
@@ -178,8 +193,17 @@ def prefers_sorted_path(shape) -> bool:
     2048 items in larger batches) are the measured crossover of
     ``jit(value_and_grad)`` on a CPU; the README has the figures.
 
+    With segments the alternative is the band kernel
+    (:func:`jaxrank._src.pair_blocks.segment_pair_losses`), whose cost grows with
+    the longest segment, unknown at trace time and as long as the list at worst:
+    lists of at least 1024 items take this path, whatever the batch. There the band
+    kernel is up to about twice as fast when every segment is short (tens of
+    items), and this path several times faster as soon as segments reach a few
+    hundred items (hundreds of times for segments of :math:`2^{16}`).
+
     Args:
       shape: the static shape ``(..., n)`` of the scores.
+      segmented: whether the lists hold segments.
 
     Returns:
       True to use the sorted path.
@@ -187,6 +211,8 @@ def prefers_sorted_path(shape) -> bool:
     if not shape:
         return False
     n, lists = shape[-1], math.prod(shape[:-1])
+    if segmented:
+        return n >= _MIN_LIST_SEGMENTS
     return n >= _MIN_LIST or (n >= _MIN_LIST_FEW_LISTS and lists <= _FEW_LISTS)
 
 
@@ -205,16 +231,42 @@ def _ordered_bits(x):
     return jnp.where(bits < 0, bits ^ jnp.iinfo(int_type).max, bits)
 
 
-def _first_active(sorted_scores, temperature):
-    """For each sorted position ``k``, the first position ``j`` with ``m_kj > 0``.
+class _Runs(NamedTuple):
+    """The segments of one list sorted by (segment id, score), each a contiguous run
+    of positions: ``run`` numbers them ``0, 1, ...``; ``start`` and ``end`` hold, at
+    every position, the first position of its run and one past the last."""
+
+    run: jax.Array
+    start: jax.Array
+    end: jax.Array
+
+    def reversed(self):
+        """The same runs with the positions read backwards (``x`` as ``n - 1 - x``)."""
+        n = self.run.shape[-1]
+        return _Runs(self.run[::-1], (n - self.end)[::-1], (n - self.start)[::-1])
+
+
+def _bounds(runs, n):
+    """``(start, end)`` of every position's run; the whole list without segments."""
+    if runs is None:
+        return jnp.zeros((n,), jnp.int32), jnp.full((n,), n, jnp.int32)
+    return runs.start, runs.end
+
+
+def _first_active(sorted_scores, temperature, runs):
+    """For each sorted position ``k``, the first position ``j`` of its run (the whole
+    list without segments) with ``m_kj > 0``.
 
     Long lists are searched in two rounds. :math:`m_{kj}` falls as :math:`s_k` rises
-    (float rounding is monotone), so the answer ``p_k`` never decreases with ``k``:
-    every ``_SEARCH_STRIDE``-th position is searched over the whole list first, and
-    the others only between the answers of the two sampled positions around them,
-    in as many halvings as the widest such bracket needs (a run-time count).
+    (float rounding is monotone), so within a run the answer ``p_k`` never decreases
+    with ``k``: every ``_SEARCH_STRIDE``-th position is searched over its whole run
+    first, and the others only between the answers of the two sampled positions
+    around them, in as many halvings as the widest such bracket needs (a run-time
+    count). Where a run starts or ends between the two, its start, or ``k + 1``
+    (:math:`m_{kk} = 1 > 0`, so :math:`p_k \\le k`), takes the other's place.
     """
     n = sorted_scores.shape[-1]
+    start, end = _bounds(runs, n)
 
     def search(query_scores, lo, hi, steps):
         def halve(_, bounds):
@@ -232,25 +284,21 @@ def _first_active(sorted_scores, temperature):
 
     full_steps = (n + 1).bit_length()
     if n < _SEARCH_STRIDE * _SEARCH_STRIDE:
-        size = (n,)
-        return search(
-            sorted_scores,
-            jnp.zeros(size, jnp.int32),
-            jnp.full(size, n, jnp.int32),
-            full_steps,
-        )
-    sampled = sorted_scores[::_SEARCH_STRIDE]
-    anchors = search(
-        sampled,
-        jnp.zeros(sampled.shape, jnp.int32),
-        jnp.full(sampled.shape, n, jnp.int32),
-        full_steps,
-    )
+        return search(sorted_scores, start, end, full_steps)
+    every = slice(None, None, _SEARCH_STRIDE)
+    anchors = search(sorted_scores[every], start[every], end[every], full_steps)
     upper = jnp.concatenate([anchors[1:], jnp.full((1,), n, jnp.int32)])
-    width = jnp.max(upper - anchors)
-    steps = 32 - lax.clz(width)  # bit length: halvings to shrink a bracket to one
     block = jnp.arange(n, dtype=jnp.int32) // _SEARCH_STRIDE
-    return search(sorted_scores, _take(anchors, block), _take(upper, block), steps)
+    lo, hi = _take(anchors, block), _take(upper, block)
+    if runs is not None:
+        sampled_run = runs.run[every]
+        next_run = jnp.concatenate([sampled_run[1:], jnp.full((1,), -1, jnp.int32)])
+        lo = jnp.where(_take(sampled_run, block) == runs.run, lo, start)
+        position = jnp.arange(n, dtype=jnp.int32)
+        hi = jnp.where(_take(next_run, block) == runs.run, hi, position + 1)
+    width = jnp.max(hi - lo)
+    steps = 32 - lax.clz(width)  # bit length: halvings to shrink a bracket to one
+    return search(sorted_scores, lo, hi, steps)
 
 
 # --- suffix tables and the binary wavelet matrix -------------------------------------
@@ -382,11 +430,12 @@ def _next_position(rows, fill):
     return jnp.concatenate([rows[1:], wrapped[None]], axis=0)
 
 
-def _suffix_tables(layout, value_rows, chosen_rows, class_rows, anchored, compensated):
-    """The :class:`_Tables` of the chosen items, in segments of equal ``class_rows``
-    (one segment if None): two passes of a reverse lane-parallel ``lax.scan``, lane
-    totals then running sums started from the summary of everything after the lane
-    (a reverse scan over the lanes), so the tables come out of a scan finished.
+def _suffix_tables(layout, value_rows, chosen_rows, classes, anchored, compensated):
+    """The :class:`_Tables` of the chosen items, in segments of positions that agree
+    on every array of the tuple ``classes`` (one segment if empty): two passes of a
+    reverse lane-parallel ``lax.scan``, lane totals then running sums started from
+    the summary of everything after the lane (a reverse scan over the lanes), so the
+    tables come out of a scan finished.
 
     Anchored (values that do not decrease along a segment), a position ``y`` adds
     :math:`N(y+1)\\,(v_{y+1} - v_y)` to the running sum, ``N(y+1)`` the chosen items
@@ -400,10 +449,9 @@ def _suffix_tables(layout, value_rows, chosen_rows, class_rows, anchored, compen
     lanes = layout.lanes
     zero_f = jnp.zeros((lanes,), dtype)
     zero_i = jnp.zeros((lanes,), jnp.int32)
-    if class_rows is None:
-        ends_rows = jnp.zeros(chosen_rows.shape, bool)
-    else:  # the last position of each segment
-        ends_rows = class_rows != _next_position(class_rows, -1)
+    ends_rows = jnp.zeros(chosen_rows.shape, bool)
+    for class_rows in classes:  # the last position of each segment
+        ends_rows = ends_rows | (class_rows != _next_position(class_rows, -1))
     if anchored:
         addend = _difference(_next_position(value_rows, 0), value_rows, compensated)
     else:
@@ -412,7 +460,7 @@ def _suffix_tables(layout, value_rows, chosen_rows, class_rows, anchored, compen
     def step(carry, xs):
         n_seg, n_all, acc = carry
         ends, chosen, x = xs
-        if class_rows is not None:
+        if classes:
             n_seg = jnp.where(ends, 0, n_seg)
             acc = _select(~ends, acc)
         if anchored:
@@ -485,12 +533,13 @@ def _range_sum(layout, tables, value_flat, lo, hi, at_lo, at_hi, anchor, compens
     return _add(total, _count_times_df(at_lo - at_hi, local, compensated), compensated)
 
 
-def _suffix_smaller(keys, values, lower, levels, anchor, compensated, ends=None):
-    """For every query ``k``: over positions ``j >= lower[k]`` with ``keys[j] <
-    keys[k]``, the number of items and the double-float sum of ``values[j]``
-    (``anchor`` None) or of ``values[j] - anchor[k]`` (``values`` non-decreasing,
+def _suffix_smaller(keys, values, lower, levels, anchor, compensated, runs, ends=None):
+    """For every query ``k``: over positions ``j >= lower[k]`` of ``k``'s run
+    (:class:`_Runs`; the whole list if None) with ``keys[j] < keys[k]``, the number
+    of items and the double-float sum of ``values[j]`` (``anchor`` None) or of
+    ``values[j] - anchor[k]`` (``values`` non-decreasing along each run,
     ``anchor[k] <= values[lower[k]]``); and, if ``ends`` is given, the number of
-    positions ``i < ends[k]`` with ``keys[i] > keys[k]`` (else None).
+    positions ``i < ends[k]`` of ``k``'s run with ``keys[i] > keys[k]`` (else None).
 
     A binary wavelet matrix over ``keys`` (non-negative, below ``2**levels``), top bit
     first, all queries in lock-step: at each level the items split stably by the bit
@@ -499,7 +548,11 @@ def _suffix_smaller(keys, values, lower, levels, anchor, compensated, ends=None)
     query's own bit into the next level. Items whose keys agree on the bits above the
     level's form a contiguous segment in score order, and a query's range runs from
     its first item at or after ``lower`` to the end of its own segment: a suffix of a
-    segment, what :func:`_suffix_tables` answers. ``levels`` may be traced.
+    segment, what :func:`_suffix_tables` answers. With runs, the partition keeps
+    each run's items in order, so the items of one run whose keys agree on the bits
+    read form a contiguous sub-segment: the tables restart at run changes too, and
+    a query's range starts inside its run and ends at its run's end.
+    ``levels`` may be traced.
     """
     n = keys.shape[-1]
     layout = _Layout(n)
@@ -509,17 +562,13 @@ def _suffix_smaller(keys, values, lower, levels, anchor, compensated, ends=None)
     anchored = anchor is not None
 
     def level(i, state):
-        key_rows, value_rows, lo, hi, count, total, prefix = state
+        key_rows, value_rows, run_rows, lo, hi, count, total, prefix = state
         shift = levels - 1 - i
         zero_rows = (((key_rows >> shift) & 1) == 0) & ~pad
         q_one = ((keys >> shift) & 1) == 1
+        classes = (key_rows >> (shift + 1),) + (() if runs is None else (run_rows,))
         tables = _suffix_tables(
-            layout,
-            value_rows,
-            zero_rows,
-            key_rows >> (shift + 1),
-            anchored,
-            compensated,
+            layout, value_rows, zero_rows, classes, anchored, compensated
         )
         n_zero = tables.count[0]
 
@@ -565,41 +614,47 @@ def _suffix_smaller(keys, values, lower, levels, anchor, compensated, ends=None)
             )
             return new.reshape(layout.steps, layout.lanes)
 
-        return move(key_rows), move(value_rows), lo, hi, count, total, prefix
+        moved = jax.tree.map(move, (key_rows, value_rows, run_rows))
+        return *moved, lo, hi, count, total, prefix
 
     dtype = values.dtype
     zeros = jnp.zeros((n,), dtype)
     no_items = jnp.zeros((n,), jnp.int32)
-    prefix = None if ends is None else (no_items, ends, no_items)
+    start, end = _bounds(runs, n)
+    prefix = None if ends is None else (start, ends, no_items)
     state = (
         layout.rows(keys),
         layout.rows(values),
+        None if runs is None else layout.rows(runs.run),
         lower,
-        jnp.full((n,), n, jnp.int32),
+        end,
         no_items,
         (zeros, zeros),
         prefix,
     )
-    state = lax.fori_loop(0, levels, level, state)
-    return state[4], state[5], None if ends is None else state[6][2]
+    *_, count, total, prefix = lax.fori_loop(0, levels, level, state)
+    return count, total, None if ends is None else prefix[2]
 
 
-def _count_before(mask, ends):
-    """For each ``e`` in ``ends`` (``0..n``), the number of True in ``mask[:e]``."""
+def _count_before(mask, ends, runs):
+    """For each ``e`` in ``ends`` (``0..n``), the number of True in ``mask[b:e]``,
+    ``b`` the start of the query's run (:class:`_Runs`; 0 if None)."""
     before = jnp.concatenate(
         [jnp.zeros((1,), jnp.int32), jnp.cumsum(mask, dtype=jnp.int32)]
     )
-    return _take(before, ends)
+    count = _take(before, ends)
+    return count if runs is None else count - _take(before, runs.start)
 
 
 def _suffix_smaller_few_keys(
-    keys, values, valid, lower, num_keys, anchor, compensated, ends=None
+    keys, values, valid, lower, num_keys, anchor, compensated, runs, ends=None
 ):
     """:func:`_suffix_smaller` for valid keys in ``[0, num_keys]``, ``num_keys`` small.
 
     One pass per key value ``c < num_keys``: suffix tables of the valid items with
-    key ``c`` (count and sum), read at ``lower``, go to every query whose key is above
-    ``c`` (and, read at ``ends``, to the "not greater" count of every query whose key
+    key ``c`` (count and sum, restarting at every run), read at ``lower`` (less the
+    count at the run's end), go to every query whose key is above ``c`` (and, read at
+    ``ends`` and the run's start, to the "not greater" count of every query whose key
     is at least ``c``). Invalid items (any key) are left out. Each pass is one table
     and one or two reads per query, where a wavelet level also partitions the items
     and follows the range ends.
@@ -609,7 +664,8 @@ def _suffix_smaller_few_keys(
     layout = _Layout(n)
     key_rows, value_rows = layout.rows(keys), layout.rows(values)
     valid_rows = layout.rows(valid)  # the pads are False
-    end = jnp.full((n,), n, jnp.int32)
+    classes = () if runs is None else (layout.rows(runs.run),)
+    start, end = _bounds(runs, n)
     nothing = jnp.zeros((n,), jnp.int32)
 
     def one_key(c, state):
@@ -618,20 +674,25 @@ def _suffix_smaller_few_keys(
             layout,
             value_rows,
             valid_rows & (key_rows == c),
-            None,
+            classes,
             anchor is not None,
             compensated,
         )
-        at_lower = _suffix_count(layout, tables, lower)
-        # The range [lower, n) starts at the anchor itself.
+
+        def at(y, whole_list):  # the count at y, known without runs
+            return whole_list if runs is None else _suffix_count(layout, tables, y)
+
+        at_lower, at_end = _suffix_count(layout, tables, lower), at(end, nothing)
+        # The range [lower, end) starts at the anchor itself.
         part = _range_sum(
-            layout, tables, None, lower, end, at_lower, nothing, anchor, compensated
+            layout, tables, None, lower, end, at_lower, at_end, anchor, compensated
         )
         above = keys > c
-        count = count + jnp.where(above, at_lower, 0)
+        count = count + jnp.where(above, at_lower - at_end, 0)
         total = _add(total, _select(above, part), compensated)
         if ends is not None:
-            before = tables.count[0] - _suffix_count(layout, tables, ends)
+            at_start = at(start, tables.count[0])
+            before = at_start - _suffix_count(layout, tables, ends)
             not_greater = not_greater + jnp.where(keys >= c, before, 0)
         return count, total, not_greater
 
@@ -641,12 +702,13 @@ def _suffix_smaller_few_keys(
     )
     if ends is None:
         return count, total, None
-    greater = jnp.where(keys < num_keys, _count_before(valid, ends) - not_greater, 0)
+    in_range = _count_before(valid, ends, runs)
+    greater = jnp.where(keys < num_keys, in_range - not_greater, 0)
     return count, total, greater
 
 
 def _suffix_smaller_valid(
-    keys, values, valid, lower, key_bound, anchor, compensated, ends=None
+    keys, values, valid, lower, key_bound, anchor, compensated, runs, ends=None
 ):
     """:func:`_suffix_smaller` over the valid items only, by the cheaper algorithm.
 
@@ -663,17 +725,17 @@ def _suffix_smaller_valid(
     def wavelet():
         topped = jnp.where(valid, keys, top)
         count, total, greater = _suffix_smaller(
-            topped, values, lower, levels, anchor, compensated, ends
+            topped, values, lower, levels, anchor, compensated, runs, ends
         )
         if ends is not None:
-            invalid_before = _count_before(~valid, ends)
+            invalid_before = _count_before(~valid, ends, runs)
             greater = greater - jnp.where(topped < top, invalid_before, 0)
         return count, total, greater
 
     return lax.cond(
         key_bound < _FEW_KEYS,
         lambda: _suffix_smaller_few_keys(
-            keys, values, valid, lower, key_bound, anchor, compensated, ends
+            keys, values, valid, lower, key_bound, anchor, compensated, runs, ends
         ),
         wavelet,
     )
@@ -747,7 +809,15 @@ def _plain_sum_limit(n, temperature):
 
 
 def _partner_sums(
-    sorted_keys, values, sorted_valid, first, key_bound, ends, anchored, compensated
+    sorted_keys,
+    values,
+    sorted_valid,
+    first,
+    key_bound,
+    ends,
+    runs,
+    anchored,
+    compensated,
 ):
     """``(C, D', E)`` for every sorted position: the active partners' count, the
     double-float :math:`D' = \\sum_j (v_j - v_i)` over them (``values`` ``v``
@@ -760,7 +830,15 @@ def _partner_sums(
     """
     anchor = _take(values, first) if anchored else None
     count, total, as_lower = _suffix_smaller_valid(
-        sorted_keys, values, sorted_valid, first, key_bound, anchor, compensated, ends
+        sorted_keys,
+        values,
+        sorted_valid,
+        first,
+        key_bound,
+        anchor,
+        compensated,
+        runs,
+        ends,
     )
     if anchored:
         own = _difference(values, anchor, compensated)
@@ -770,35 +848,50 @@ def _partner_sums(
     return count, _add(total, (-below[0], -below[1]), compensated), as_lower
 
 
-def _forward_list(scores, keys, valid, shared, temperature):
+def _sort_list(scores, segments):
+    """The permutation that sorts one list by score, or by (segment id, score), and
+    the :class:`_Runs` of the segments in that order (None without segments)."""
+    n = scores.shape[-1]
+    position = jnp.arange(n, dtype=jnp.int32)
+    if segments is None:
+        _, order = lax.sort(
+            (_ordered_bits(scores), position), num_keys=1, is_stable=False
+        )
+        return order, None
+    ids, _, order = lax.sort(
+        (segments, _ordered_bits(scores), position), num_keys=2, is_stable=False
+    )
+    new_run = jnp.concatenate([jnp.ones((1,), bool), ids[1:] != ids[:-1]])
+    return order, _Runs(*run_bounds(new_run))
+
+
+def _forward_list(scores, keys, valid, segments, shared, temperature):
     """Per-item losses of one list, plus the residuals for the backward pass.
 
     ``shared`` is ``(key_bound, plain)``: the batch's largest key and whether its
     scores are small enough for the plain partner sums (:func:`_plain_sum_limit`);
     ``plain`` is a traced scalar, so one ``lax.cond`` picks the sums' formulation
-    and everything else is shared.
+    and everything else is shared. With ``segments`` every query, table and search
+    is confined to the item's run (:class:`_Runs`).
     """
     key_bound, plain = shared
     n = scores.shape[-1]
     dtype = scores.dtype
     compensated = dtype != jnp.float64
-    _, order = lax.sort(
-        (_ordered_bits(scores), jnp.arange(n, dtype=jnp.int32)),
-        num_keys=1,
-        is_stable=False,
-    )
+    order, runs = _sort_list(scores, segments)
     sorted_scores = _take(scores, order)
-    first = _first_active(sorted_scores, temperature)
+    first = _first_active(sorted_scores, temperature, runs)
     sorted_keys = keys[order]
     sorted_valid = valid[order]
     scale, tau, factor = _scaling(temperature, dtype)
     values = _scaled(sorted_scores, scale)
     # ends[x]: the number of items k with first[k] <= x, i.e. those for which x is
     # a lower partner as far as the margin goes (a prefix [0, ends[x]), as first
-    # never decreases).
+    # never decreases along a run and lies in [start, k] of k's run: the earlier
+    # runs' items all count, the later ones' none).
     hist = jnp.zeros((n + 1,), jnp.int32).at[first].add(1)
     ends = lax.associative_scan(jnp.add, hist)[:n]
-    args = (sorted_keys, values, sorted_valid, first, key_bound, ends)
+    args = (sorted_keys, values, sorted_valid, first, key_bound, ends, runs)
     if compensated:
         count, diff, as_lower = lax.cond(
             plain,
@@ -815,19 +908,21 @@ def _forward_list(scores, keys, valid, shared, temperature):
     value = jnp.where(jnp.isinf(value[0]), value[0], value[0] + value[1])
     losses = jnp.where(sorted_valid, value, jnp.zeros((), dtype))
     unsorted = jnp.zeros((n,), dtype).at[order].set(losses, unique_indices=True)
-    return unsorted, (order, ends, count, as_lower, sorted_keys, sorted_valid)
+    residuals = (order, ends, count, as_lower, sorted_keys, sorted_valid, runs)
+    return unsorted, residuals
 
 
 def _backward_list(residuals, cotangent, key_bound, temperature):
     """The gradient of one list for any cotangent: a second query pass over the
     cotangents, as the forward pass's over the scores."""
-    order, ends, count, _, sorted_keys, sorted_valid = residuals
+    order, ends, count, _, sorted_keys, sorted_valid, runs = residuals
     n = order.shape[-1]
     dtype = cotangent.dtype
     compensated = dtype != jnp.float64
     g = jnp.where(sorted_valid, cotangent[order], jnp.zeros((), dtype))
     # Read backwards with complemented keys, "k < e[x], key_k > key_x" is a suffix
-    # query "smaller key" (invalid items have g = 0, so their keys do not matter).
+    # query "smaller key" (invalid items have g = 0, so their keys do not matter);
+    # a run's start becomes its end.
     flipped = (key_bound - sorted_keys)[::-1]
     _, total, _ = _suffix_smaller_valid(
         flipped,
@@ -837,6 +932,7 @@ def _backward_list(residuals, cotangent, key_bound, temperature):
         key_bound,
         None,
         compensated,
+        None if runs is None else runs.reversed(),
     )
     g_c = count_times(count, g, compensated)
     grad = df_add((total[0][::-1], total[1][::-1]), (-g_c[0], -g_c[1]))
@@ -849,7 +945,7 @@ def _backward_list_uniform(residuals, cotangent, key_bound, temperature):
     """The gradient of one list whose valid items share one cotangent ``g``:
     ``g (D_k - C_k) / T`` from the forward pass's counts, in :math:`O(n)`."""
     del key_bound
-    order, _, count, as_lower, _, sorted_valid = residuals
+    order, _, count, as_lower, _, sorted_valid, _ = residuals
     dtype = cotangent.dtype
     g = jnp.where(sorted_valid, cotangent[order], jnp.zeros((), dtype))
     grad = _over_temperature(g * (as_lower - count).astype(dtype), temperature)
@@ -919,25 +1015,29 @@ def _map_lists(fn, per_list, shared):
     return jax.vmap(fn, in_axes=(0,) * len(per_list) + (None,))(*per_list, shared)
 
 
-def _forward(scores, labels, valid, temperature):
+def _forward(scores, labels, valid, segments, temperature):
     shape = scores.shape
     s, v = _as_lists(scores), _as_lists(valid)
+    ids = None if segments is None else _as_lists(segments)
     keys, key_bound = _keys(_as_lists(labels), v)
     # One choice for the whole batch (under vmap a per-list lax.cond would run both).
     largest = jnp.max(jnp.where(v, jnp.abs(s), jnp.zeros((), s.dtype)), initial=0)
     plain = largest <= _plain_sum_limit(shape[-1], temperature)
     fwd = functools.partial(_forward_list, temperature=temperature)
-    losses, res = _map_lists(fwd, (s, keys, v), (key_bound, plain))
+    losses, res = _map_lists(fwd, (s, keys, v, ids), (key_bound, plain))
     return losses.reshape(shape), (res, v, key_bound)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def hinge_losses_sorted(scores, labels, valid, temperature):
+def hinge_losses_sorted(scores, labels, valid, temperature, segments=None):
     """Per-item pairwise hinge losses in :math:`O(n \\log n)` (module docstring).
 
     Takes the arguments and returns the losses of the all-pairs kernel
     (``hinge_losses_allpairs``), the same numbers up to the rounding the module
     docstring bounds; reverse-mode differentiable in ``scores`` (``jax.custom_vjp``).
+    ``segments``, optional integer ids of the scores' shape, confine the pairs to
+    the items of equal id (module docstring: *Segments*); they must be given
+    positionally or by name, as ``custom_vjp`` resolves them to a position.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -947,21 +1047,28 @@ def hinge_losses_sorted(scores, labels, valid, temperature):
       >>> hinge_losses_sorted(scores, labels, labels >= 0, 1.0)
       Array([[3. , 0. , 2. , 0. ],
              [0. , 0.2, 0.8, 0. ]], dtype=float32)
+      >>> segments = jnp.array([[0, 0, 1, 1], [0, 0, 1, 1]])
+      >>> hinge_losses_sorted(scores, labels, labels >= 0, 1.0, segments)
+      Array([[3. , 0. , 0. , 0. ],
+             [0. , 0.2, 0. , 0. ]], dtype=float32)
     """
-    return hinge_losses_sorted_fwd(scores, labels, valid, temperature)[0]
+    return hinge_losses_sorted_fwd(scores, labels, valid, temperature, segments)[0]
 
 
-def hinge_losses_sorted_fwd(scores, labels, valid, temperature):
+def hinge_losses_sorted_fwd(scores, labels, valid, temperature, segments=None):
     chex.assert_equal_shape([scores, labels, valid])
     chex.assert_type([scores, labels, valid], [scores.dtype, scores.dtype, bool])
+    if segments is not None:
+        chex.assert_equal_shape([scores, segments])
+        chex.assert_type(segments, int)
     if scores.shape[-1] < 2:
         return jnp.zeros_like(scores), None
-    return _forward(scores, labels, valid, temperature)
+    return _forward(scores, labels, valid, segments, temperature)
 
 
 def hinge_losses_sorted_bwd(temperature, residuals, cotangent):
     if residuals is None:
-        return jnp.zeros_like(cotangent), None, None
+        return jnp.zeros_like(cotangent), None, None, None
     res, valid, key_bound = residuals
     cotangent = jnp.asarray(cotangent)  # a caller's vjp may hand in a NumPy array
     g = _as_lists(cotangent)
@@ -977,7 +1084,7 @@ def hinge_losses_sorted_bwd(temperature, residuals, cotangent):
         lambda: gradient(_backward_list_uniform),
         lambda: gradient(_backward_list),
     )
-    return grad.reshape(cotangent.shape), None, None
+    return grad.reshape(cotangent.shape), None, None, None
 
 
 hinge_losses_sorted.defvjp(hinge_losses_sorted_fwd, hinge_losses_sorted_bwd)

@@ -49,8 +49,9 @@ Conventions shared by every loss:
   the row's shape). The work is that of the segments: :math:`O(\\sum_k n_k^2)` pair
   terms for segments of :math:`n_k` items (plus one stable sort by id, skipped
   when each list's ids are already non-decreasing, as when queries are packed one
-  after another), never a ``(n, n)`` mask; lambda weights, and the hinge's
-  ``method="sorted"``, are not available with segments.
+  after another), never a ``(n, n)`` mask; the hinge's ``method="sorted"`` takes
+  :math:`O(n \\log n)` per row whatever the segments' lengths (one sort by id and
+  score). Lambda weights are not available with segments.
 * **Gradients** are hand-written ``jax.custom_vjp`` rules with :math:`O(n)` residuals
   (for the hinge, logistic and soft zero-one losses) or plain autodiff of
   :math:`O(n)` computations (squared error, ListMLE). ``custom_vjp`` rules out
@@ -150,13 +151,33 @@ def _reduce_item_losses(
     )
 
 
-def _hinge_kernel(method: str, shape: tuple[int, ...]):
-    """The hinge kernel ``method`` names for scores of static ``shape``."""
+def _hinge_kernel(method: str, shape: tuple[int, ...], segmented: bool):
+    """The hinge kernel ``method`` names for scores of static ``shape``, called as
+    ``kernel(scores, label_keys, valid, temperature, segments)``."""
     if method == "sorted" or (
-        method == "auto" and hinge_sorted.prefers_sorted_path(shape)
+        method == "auto" and hinge_sorted.prefers_sorted_path(shape, segmented)
     ):
         return hinge_sorted.hinge_losses_sorted
-    return hinge_allpairs.hinge_losses_allpairs
+    if segmented:
+        return _hinge_band
+    return _hinge_all_pairs
+
+
+def _hinge_all_pairs(scores, label_keys, valid, temperature, segments):
+    del segments  # None
+    return hinge_allpairs.hinge_losses_allpairs(scores, label_keys, valid, temperature)
+
+
+def _hinge_band(scores, label_keys, valid, temperature, segments):
+    return pair_blocks.segment_pair_losses(
+        scores,
+        label_keys,
+        valid,
+        segments,
+        pair_blocks.HINGE,
+        temperature=temperature,
+        block_size=None,
+    )
 
 
 @_documented
@@ -200,10 +221,15 @@ def pairwise_hinge_loss(
     time: the sorted path from 768 items in batches of up to 4 lists and from 2048
     items in larger batches. Lambda weights need per-pair values, which the sorted
     path cannot take: with them every pair is visited, in blocks of rows whose size
-    keeps memory bounded. With ``segments`` (``"auto"`` or ``"all_pairs"``; not yet
-    ``"sorted"``) the pairs of each segment are visited after one sort by segment,
-    at a cost proportional to the segments' pairs (:mod:`jaxrank.losses`,
-    *Segments*).
+    keeps memory bounded. With ``segments``, ``"sorted"`` sorts each row by
+    (segment, score) and confines every search and prefix sum to the item's
+    segment, in :math:`O(n \log n)` whatever the segments' lengths (a packed row
+    of :math:`2^{{20}}` items in queries of :math:`10^5`); ``"all_pairs"`` visits
+    the pairs of each segment after one sort by segment, at a cost proportional to
+    the segments' pairs (:mod:`jaxrank.losses`, *Segments*), which is faster only
+    while every segment is short. Segment lengths are not known at trace time, so
+    ``"auto"`` takes the sorted path for rows of 1024 items or more, the pairs
+    below.
 
     Args:
       {args}
@@ -244,24 +270,14 @@ def pairwise_hinge_loss(
     reduction = checks.check_reduction(reduction)
     lambda_weights = checks.check_lambda_weights(lambda_weights)
     method = checks.check_hinge_method(method, lambda_weights)
-    checks.check_segment_options(segments, lambda_weights, method)
+    checks.check_segment_options(segments, lambda_weights)
     inputs, kernel_scores, nonfinite, segments = _pairwise_inputs(
         scores, labels, where, weights, segments
     )
-    if segments is not None:
-        item_losses = pair_blocks.segment_pair_losses(
-            kernel_scores,
-            inputs.label_keys,
-            inputs.valid,
-            segments,
-            pair_blocks.HINGE,
-            temperature=temperature,
-            block_size=None,
-        )
-    elif lambda_weights is None:
-        kernel = _hinge_kernel(method, kernel_scores.shape)
+    if lambda_weights is None:
+        kernel = _hinge_kernel(method, kernel_scores.shape, segments is not None)
         item_losses = kernel(
-            kernel_scores, inputs.label_keys, inputs.valid, temperature
+            kernel_scores, inputs.label_keys, inputs.valid, temperature, segments
         )
     else:
         item_losses = pair_blocks.pair_losses(

@@ -197,6 +197,28 @@ def run_scan(op, x: jax.Array, runs: jax.Array, *, reverse: bool = False) -> jax
     return lax.associative_scan(combine, (restarts, x), reverse=reverse, axis=axis)[1]
 
 
+def run_bounds(new_run: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Runs of a 1-d sequence from the flags of their first items (``new_run[0]``
+    True): every position's run number (``0, 1, ...``), and the first position of
+    its run and one past the last.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> run, start, end = run_bounds(jnp.array([True, False, True, False, False]))
+      >>> run, start
+      (Array([0, 0, 1, 1, 1], dtype=int32), Array([0, 0, 2, 2, 2], dtype=int32))
+      >>> end
+      Array([2, 2, 5, 5, 5], dtype=int32)
+    """
+    n = new_run.shape[0]
+    position = jnp.arange(n, dtype=jnp.int32)
+    last = jnp.concatenate([new_run[1:], jnp.ones((1,), bool)])
+    run = jnp.cumsum(new_run, dtype=jnp.int32) - 1
+    start = lax.cummax(jnp.where(new_run, position, 0), axis=0)
+    end = lax.cummin(jnp.where(last, position + 1, n), axis=0, reverse=True)
+    return run, start, end
+
+
 def segment_totals(x: jax.Array, ids: jax.Array, valid: jax.Array) -> jax.Array:
     """The sum of ``x`` over each segment, at the segment's first valid item, 0
     elsewhere (``ids`` dense): per-segment losses laid out as rax lays them out.

@@ -299,10 +299,35 @@ def test_auto_dispatch_by_static_shape():
     assert losses._hinge_kernel("auto", (1, 2**20), False) is hinge_losses_sorted
     assert losses._hinge_kernel("auto", (256, 32), False) is losses._hinge_all_pairs
     assert losses._hinge_kernel("sorted", (256, 32), False) is hinge_losses_sorted
-    assert losses._hinge_kernel("auto", (1, 2**20), True) is hinge_losses_sorted
+    assert losses._hinge_kernel("auto", (1, 2**20), True) is (
+        losses._hinge_by_longest_segment
+    )
     assert losses._hinge_kernel("auto", (1, 512), True) is losses._hinge_band
     assert losses._hinge_kernel("all_pairs", (1, 2**20), True) is losses._hinge_band
     assert losses._hinge_kernel("sorted", (1, 8), True) is hinge_losses_sorted
+
+
+@pytest.mark.parametrize("longest", [3, losses._BAND_LONGEST_SEGMENT + 1])
+def test_auto_with_segments_chooses_by_the_longest_segment(longest, rng):
+    # One row of 1024 items: segments of `longest` items (the last one shorter),
+    # interleaved by a permutation. Either branch gives the sorted path's numbers.
+    n = 1024
+    ids = rng.permutation(np.arange(n) // longest)[None]
+    scores = rng.normal(size=(1, n)).astype(np.float32)
+    labels = rng.integers(0, 3, size=(1, n)).astype(np.float32)
+
+    def loss(s, method):
+        return jaxrank.pairwise_hinge_loss(
+            s, labels, segments=ids, method=method, reduction="sum"
+        )
+
+    auto = jax.value_and_grad(loss)(scores, "auto")
+    for method in ("sorted", "all_pairs"):
+        want = jax.value_and_grad(loss)(scores, method)
+        np.testing.assert_allclose(auto[0], want[0], rtol=2e-6)
+        np.testing.assert_allclose(auto[1], want[1], rtol=2e-6, atol=1e-6)
+    jaxpr = str(jax.make_jaxpr(lambda s: loss(s, "auto"))(scores))
+    assert "cond[" in jaxpr
 
 
 @pytest.mark.parametrize("method", ["all_pairs", "sorted"])

@@ -196,7 +196,8 @@ def prefers_sorted_path(shape, segmented: bool = False) -> bool:
     With segments the alternative is the band kernel
     (:func:`jaxrank._src.pair_blocks.segment_pair_losses`), whose cost grows with
     the longest segment, unknown at trace time and as long as the list at worst:
-    lists of at least 1024 items take this path, whatever the batch. There the band
+    for lists of at least 1024 items, whatever the batch, the loss chooses at run
+    time by the longest segment (True here means: may take this path). There the band
     kernel is up to about twice as fast when every segment is short (tens of
     items), and this path several times faster as soon as segments reach a few
     hundred items (hundreds of times for segments of :math:`2^{16}`).

@@ -547,6 +547,13 @@ def check_segment_options(segments, lambda_weights) -> None:
         )
 
 
+def check_flag(name: str, value) -> bool:
+    """Returns ``value`` after checking it is a Python bool (a static option)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"`{name}` must be True or False; received {value!r:.80}.")
+    return bool(value)
+
+
 def check_quantile(tau) -> float:
     """Returns ``tau`` as a Python float after checking it is a static number in
     ``(0, 1]``."""

@@ -329,8 +329,7 @@ class PairwiseQRLoss(RankingLoss):
         lambda_weights: LambdaWeight | None = None,
         block_size: int | None = None,
     ) -> None:
-        if not isinstance(squared, bool):
-            raise TypeError(f"`squared` must be a bool; received {squared!r}.")
+        squared = checks.check_flag("squared", squared)
         super().__init__(
             reduction,
             name,

@@ -701,8 +701,7 @@ def pairwise_qr_loss(
     References:
       ``rax.pairwise_qr_loss``; Koenker and Bassett, *Regression quantiles* (1978).
     """
-    if not isinstance(squared, bool):
-        raise TypeError(f"`squared` must be a bool; received {squared!r}.")
+    squared = checks.check_flag("squared", squared)
     term = pair_blocks.quantile_term(checks.check_quantile(tau), squared)
     return _pair_term_loss(
         term,

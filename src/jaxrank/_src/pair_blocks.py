@@ -56,7 +56,7 @@ from jax import lax
 
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import divide_by_temperature, scale_for_temperature
-from jaxrank._src.segments import segment_order
+from jaxrank._src.segments import run_bounds, segment_order
 
 # Largest pair slab, in elements, built at once by `block_size_for` (32 MiB float32).
 PAIR_BUDGET = 2**23
@@ -347,17 +347,9 @@ def _runs(segments: jax.Array):
     ids = jnp.take_along_axis(segments, order, axis=-1)
     head = jnp.ones(shape[:-1] + (1,), bool)
     new_run = jnp.concatenate([head, ids[..., 1:] != ids[..., :-1]], axis=-1)
-    new_run = new_run.reshape(-1)
-    total = new_run.shape[0]
-    position = jnp.arange(total, dtype=jnp.int32)
-    end_run = jnp.concatenate([new_run[1:], jnp.ones((1,), bool)])
-    # associative_scan, not lax.cummax/cummin: the same integers, several times
-    # faster on CPU.
-    start = lax.associative_scan(jnp.maximum, jnp.where(new_run, position, 0))
-    end = lax.associative_scan(
-        jnp.minimum, jnp.where(end_run, position, total), reverse=True
-    )
-    return order, inverse, start - position, end - position
+    _, start, end = run_bounds(new_run.reshape(-1))
+    position = jnp.arange(start.shape[0], dtype=jnp.int32)
+    return order, inverse, start - position, end - 1 - position
 
 
 def _ordered_pair(temperature, first, second):

@@ -214,8 +214,12 @@ def run_bounds(new_run: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     position = jnp.arange(n, dtype=jnp.int32)
     last = jnp.concatenate([new_run[1:], jnp.ones((1,), bool)])
     run = jnp.cumsum(new_run, dtype=jnp.int32) - 1
-    start = lax.cummax(jnp.where(new_run, position, 0), axis=0)
-    end = lax.cummin(jnp.where(last, position + 1, n), axis=0, reverse=True)
+    # associative_scan, not lax.cummax/cummin: the same integers, several times
+    # faster on CPU.
+    start = lax.associative_scan(jnp.maximum, jnp.where(new_run, position, 0))
+    end = lax.associative_scan(
+        jnp.minimum, jnp.where(last, position + 1, n), reverse=True
+    )
     return run, start, end
 
 

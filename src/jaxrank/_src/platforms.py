@@ -10,9 +10,9 @@ computation is lowered for: the compiler never sees the other (a ``jax.jit``
 function lowered for ``"cuda"`` or ``"tpu"`` from a CPU-only machine gets the
 accelerator kernel, which is how the tests measure its structure).
 
-Every such kernel takes the variant as a static keyword argument ``variant``, ``"cpu"`` or
-``"accelerator"`` (:data:`VARIANTS`), so that both run, and are tested against the
-float64 references, on any machine.
+Every such kernel takes the variant as a static keyword argument ``variant``,
+``"cpu"`` or ``"accelerator"`` (:data:`VARIANTS`), so that both run, and are tested
+against the float64 references, on any machine.
 
 Examples:
   >>> import jax, jax.numpy as jnp

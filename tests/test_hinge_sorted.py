@@ -24,6 +24,7 @@ import reference_sorted
 from jaxrank._src import hinge_sorted, losses
 from jaxrank._src.hinge_allpairs import hinge_losses_allpairs
 from jaxrank._src.hinge_sorted import hinge_losses_sorted, prefers_sorted_path
+from jaxrank._src.platforms import VARIANTS, forced_variant
 
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none")
 SHAPE = (2, 48)  # one buffer for the property tests; masks vary the effective length
@@ -176,12 +177,17 @@ def test_tiny_lists(n):
     assert grad.shape == (1, n)
 
 
-def test_check_grads_reverse_mode():
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_check_grads_reverse_mode(variant):
     rng = np.random.default_rng(3)
     scores = jnp.asarray(rng.normal(size=(2, 9)), jnp.float32)
     labels = jnp.asarray(rng.integers(0, 3, (2, 9)), jnp.float32)
+
+    def kernel(s):
+        return hinge_losses_sorted(s, labels, labels >= 0, 1.0, variant=variant)
+
     check_grads(
-        jax.jit(lambda s: hinge_losses_sorted(s, labels, labels >= 0, 1.0)),
+        jax.jit(kernel),
         (scores,),
         order=1,
         modes=["rev"],
@@ -441,10 +447,11 @@ def _all_pairs_bound(budget, count):
     return (count + 3) * U * budget
 
 
-@functools.partial(jax.jit, static_argnames=("temperature",))
-def _both_methods(scores, labels, where, cotangent, *, temperature):
+@functools.partial(jax.jit, static_argnames=("temperature", "variant"))
+def _both_methods(scores, labels, where, cotangent, *, temperature, variant="cpu"):
     """Per-item losses, their VJP with ``cotangent`` and the gradient of their sum
-    (the uniform-cotangent shortcut), by both methods."""
+    (the uniform-cotangent shortcut), by both methods, with the kernels of
+    ``variant`` (the all-pairs kernel of the accelerators is the blocked one)."""
     out = {}
     for method in ("sorted", "all_pairs"):
 
@@ -458,19 +465,21 @@ def _both_methods(scores, labels, where, cotangent, *, temperature):
                 method=method,
             )
 
-        value, vjp = jax.vjp(losses, scores)
-        uniform = jax.grad(lambda s, f=losses: jnp.sum(f(s)))(scores)
+        with forced_variant(variant):
+            value, vjp = jax.vjp(losses, scores)
+            uniform = jax.grad(lambda s, f=losses: jnp.sum(f(s)))(scores)
         out[method] = (value, vjp(cotangent)[0], uniform)
     return out
 
 
-def _check_agreement(scores, labels, where, cotangent, temperature):
+def _check_agreement(scores, labels, where, cotangent, temperature, variant="cpu"):
     out = _both_methods(
         scores[None],
         labels[None],
         where[None],
         cotangent[None],
         temperature=temperature,
+        variant=variant,
     )
     (so, so_vjp, so_grad), (ap, ap_vjp, ap_grad) = (
         tuple(np.asarray(x[0], np.float64) for x in out[m])
@@ -524,14 +533,16 @@ N_AGREE = 2000
     temperature=st.sampled_from([1e-3, 0.3, 1.0, 7.0, 1e6, 1e38]),
     scores_kind=st.sampled_from(["normal", "ties", "near_ties"]),
     labels_kind=st.sampled_from(["graded", "real"]),
+    variant=st.sampled_from(VARIANTS),
 )
 def test_sorted_agrees_with_all_pairs_at_any_magnitude(
-    seed, magnitude, temperature, scores_kind, labels_kind
+    seed, magnitude, temperature, scores_kind, labels_kind, variant
 ):
     """800 to 2000 valid items (of a 2000-item buffer) with scores at magnitudes up to
     1e38 / 4, many of them tied or a few float32 steps apart, and temperatures from
     1e-3 to 1e38: the sorted path is within the module's rule of the exact sum, and
-    so within that plus the all-pairs path's own rounding of the all-pairs value."""
+    so within that plus the all-pairs path's own rounding of the all-pairs value;
+    with the CPU kernels and with the accelerators' (parallel scans, blocked pairs)."""
     rng = np.random.default_rng(seed)
     n = N_AGREE
     if scores_kind == "normal":
@@ -549,7 +560,7 @@ def test_sorted_agrees_with_all_pairs_at_any_magnitude(
     where = np.zeros(n, bool)
     where[rng.permutation(n)[: rng.integers(800, n + 1)]] = True
     cotangent = rng.normal(size=n).astype(np.float32)
-    _check_agreement(scores, labels, where, cotangent, temperature)
+    _check_agreement(scores, labels, where, cotangent, temperature, variant)
 
 
 @pytest.mark.parametrize("magnitude", [1e14, 1e16])
@@ -602,16 +613,19 @@ def test_near_ties_at_large_magnitude(labels_kind):
 
 @pytest.mark.parametrize("labels_kind", ["graded", "real"])
 @pytest.mark.parametrize("side", ["plain", "anchored"])
-@pytest.mark.parametrize("temperature", [0.3, 1.0, 1e6])
+@pytest.mark.parametrize(
+    ("variant", "temperature"),
+    [("cpu", 0.3), ("cpu", 1.0), ("cpu", 1e6), ("accelerator", 1.0)],
+)
 def test_rule_holds_on_both_sides_of_the_plain_sum_limit(
-    labels_kind, side, temperature
+    labels_kind, side, variant, temperature
 ):
     """The plain partner sums are taken while max |s| <= lambda_n T
     (``_plain_sum_limit``), the anchored ones beyond. Scores within 8 T below a top
     just under or just over that limit (large magnitudes, small differences: the
     plain sums' worst case): the sorted path is within the rule either way."""
     n = N_AGREE
-    limit = hinge_sorted._plain_sum_limit(n, temperature)
+    limit = hinge_sorted._plain_sum_limit(n, temperature, variant)
     top = limit * (0.999 if side == "plain" else 1.001)
     rng = np.random.default_rng(int(temperature * 10) + len(side))
     scores = (top - rng.random(n) * 8 * temperature).astype(np.float32)
@@ -622,14 +636,17 @@ def test_rule_holds_on_both_sides_of_the_plain_sum_limit(
     else:
         labels = rng.random(n).astype(np.float32)
     cotangent = rng.normal(size=n).astype(np.float32)
-    _check_agreement(scores, labels, np.ones(n, bool), cotangent, temperature)
+    _check_agreement(scores, labels, np.ones(n, bool), cotangent, temperature, variant)
 
 
-@pytest.mark.parametrize("magnitude", [1e16, 1e30, 1e38 / 4])
+@pytest.mark.parametrize(
+    ("variant", "magnitude"),
+    [("cpu", 1e16), ("cpu", 1e30), ("cpu", 1e38 / 4), ("accelerator", 1e30)],
+)
 @pytest.mark.parametrize("steps_per_t", [1, 3])
 @pytest.mark.parametrize("labels_kind", ["graded", "real"])
 def test_integer_pair_terms_are_exact_at_any_magnitude(
-    magnitude, steps_per_t, labels_kind
+    variant, magnitude, steps_per_t, labels_kind
 ):
     """Scores 3k float32 steps from a huge value and T one or three steps: every pair
     term is an integer (some exactly 0, at the kink), so both paths are exact and
@@ -650,6 +667,7 @@ def test_integer_pair_terms_are_exact_at_any_magnitude(
         jnp.asarray(labels >= 0),
         jnp.asarray(g),
         temperature=steps_per_t * step,
+        variant=variant,
     )
     valid = labels[0] >= 0
     exact = reference_sorted.hinge_dense(
@@ -670,10 +688,12 @@ def _segment_ids(rng, n, num_segments, contiguous):
     return (ids * 7 - 3).astype(np.int32)  # arbitrary ids: only equality matters
 
 
-@functools.partial(jax.jit, static_argnames=("method", "temperature"))
-def _segmented(scores, labels, where, segments, cotangent, *, method, temperature):
+@functools.partial(jax.jit, static_argnames=("method", "temperature", "variant"))
+def _segmented(
+    scores, labels, where, segments, cotangent, *, method, temperature, variant="cpu"
+):
     """Per-item losses, their VJP with ``cotangent`` and the gradient of their sum
-    (the uniform-cotangent shortcut) of one method, with segments."""
+    (the uniform-cotangent shortcut) of one method and variant, with segments."""
 
     def losses(s):
         return jaxrank.pairwise_hinge_loss(
@@ -686,8 +706,10 @@ def _segmented(scores, labels, where, segments, cotangent, *, method, temperatur
             method=method,
         )
 
-    value, vjp = jax.vjp(losses, scores)
-    return value, vjp(cotangent)[0], jax.grad(lambda s: jnp.sum(losses(s)))(scores)
+    with forced_variant(variant):
+        value, vjp = jax.vjp(losses, scores)
+        grad = jax.grad(lambda s: jnp.sum(losses(s)))(scores)
+    return value, vjp(cotangent)[0], grad
 
 
 def _per_segment(fn, segments, *arrays):
@@ -741,9 +763,10 @@ def test_segments_equal_separate_lists_and_band_exactly(contiguous, max_label):
     temperature=st.sampled_from([0.3, 1.0, 1e6]),
     labels_kind=st.sampled_from(["graded", "real"]),
     contiguous=st.booleans(),
+    variant=st.sampled_from(VARIANTS),
 )
 def test_segments_within_the_rule_of_the_masked_dense_reference(
-    seed, magnitude, temperature, labels_kind, contiguous
+    seed, magnitude, temperature, labels_kind, contiguous, variant
 ):
     """Random scores at magnitudes up to 1e38 / 4 in 1 to 4 segments of a 1500-item
     row (masked items included): every segment's losses are within the module's
@@ -769,6 +792,7 @@ def test_segments_within_the_rule_of_the_masked_dense_reference(
             g[None],
             method="sorted",
             temperature=temperature,
+            variant=variant,
         )
     )
     valid = where & (labels >= 0)
@@ -802,13 +826,20 @@ def test_segments_within_the_rule_of_the_masked_dense_reference(
     )
 
 
-def test_segments_check_grads_reverse_mode():
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_segments_check_grads_reverse_mode(variant):
     rng = np.random.default_rng(11)
     scores = jnp.asarray(rng.normal(size=(2, 12)), jnp.float32)
     labels = jnp.asarray(rng.integers(0, 3, (2, 12)), jnp.float32)
     segments = jnp.asarray(rng.integers(0, 3, (2, 12)), jnp.int32)
+
+    def kernel(s):
+        return hinge_losses_sorted(
+            s, labels, labels >= 0, 1.0, segments, variant=variant
+        )
+
     check_grads(
-        jax.jit(lambda s: hinge_losses_sorted(s, labels, labels >= 0, 1.0, segments)),
+        jax.jit(kernel),
         (scores,),
         order=1,
         modes=["rev"],

@@ -175,6 +175,10 @@ _MIN_LIST = 2048
 _MIN_LIST_FEW_LISTS = 768
 _FEW_LISTS = 4
 _MIN_LIST_SEGMENTS = 1024
+# On GPUs and TPUs (see prefers_sorted_path): the all-pairs kernels up to this many
+# items per list and pairs per batch.
+_ACCELERATOR_MAX_LIST = 4096
+_ACCELERATOR_MAX_PAIRS = 2**29
 # Every _SEARCH_STRIDE-th query of a long list is searched first (_first_active).
 _SEARCH_STRIDE = 64
 # Lists whose largest label key is below this take one prefix pass per key value
@@ -182,7 +186,7 @@ _SEARCH_STRIDE = 64
 _FEW_KEYS = 8
 
 
-def prefers_sorted_path(shape, segmented: bool = False) -> bool:
+def prefers_sorted_path(shape, segmented: bool = False, variant="cpu") -> bool:
     """Whether ``method="auto"`` uses this module for scores of static ``shape``.
 
     The all-pairs kernel costs :math:`O(n^2)` per list, this one
@@ -202,9 +206,20 @@ def prefers_sorted_path(shape, segmented: bool = False) -> bool:
     items), and this path several times faster as soon as segments reach a few
     hundred items (hundreds of times for segments of :math:`2^{16}`).
 
+    On GPUs and TPUs (``variant="accelerator"``) the choice is made from the
+    programs' structure, with or without segments: the all-pairs kernels there are
+    broadcast reductions over blocks of rows, at most 64 blocks one after another,
+    whose work grows as the batch's pairs; this path runs about a hundred small
+    kernels one after another (the margin search's halvings, the wavelet levels'
+    scans and partitions), a few microseconds each whatever the length. So lists of
+    up to 4096 items with at most :math:`2^{29}` pairs in the batch (about what a
+    GPU reduces in those microseconds' sum) take the all-pairs kernels, longer ones
+    this path.
+
     Args:
       shape: the static shape ``(..., n)`` of the scores.
       segmented: whether the lists hold segments.
+      variant: ``"cpu"`` or ``"accelerator"`` (:mod:`jaxrank._src.platforms`).
 
     Returns:
       True to use the sorted path.
@@ -212,6 +227,8 @@ def prefers_sorted_path(shape, segmented: bool = False) -> bool:
     if not shape:
         return False
     n, lists = shape[-1], math.prod(shape[:-1])
+    if variant == "accelerator":
+        return n > _ACCELERATOR_MAX_LIST or lists * n * n > _ACCELERATOR_MAX_PAIRS
     if segmented:
         return n >= _MIN_LIST_SEGMENTS
     return n >= _MIN_LIST or (n >= _MIN_LIST_FEW_LISTS and lists <= _FEW_LISTS)
@@ -254,11 +271,13 @@ def _bounds(runs, n):
     return runs.start, runs.end
 
 
-def _first_active(sorted_scores, temperature, runs):
+def _first_active(sorted_scores, temperature, runs, variant):
     """For each sorted position ``k``, the first position ``j`` of its run (the whole
     list without segments) with ``m_kj > 0``.
 
-    Long lists are searched in two rounds. :math:`m_{kj}` falls as :math:`s_k` rises
+    The accelerator variant searches every position over its whole run, in
+    :math:`\\lceil \\log_2 (n + 2) \\rceil` lock-step halvings. On a CPU, long lists
+    are searched in two rounds. :math:`m_{kj}` falls as :math:`s_k` rises
     (float rounding is monotone), so within a run the answer ``p_k`` never decreases
     with ``k``: every ``_SEARCH_STRIDE``-th position is searched over its whole run
     first, and the others only between the answers of the two sampled positions
@@ -284,7 +303,7 @@ def _first_active(sorted_scores, temperature, runs):
         return lax.fori_loop(0, steps, halve, (lo, hi))[0]
 
     full_steps = (n + 1).bit_length()
-    if n < _SEARCH_STRIDE * _SEARCH_STRIDE:
+    if variant == "accelerator" or n < _SEARCH_STRIDE * _SEARCH_STRIDE:
         return search(sorted_scores, start, end, full_steps)
     every = slice(None, None, _SEARCH_STRIDE)
     anchors = search(sorted_scores[every], start[every], end[every], full_steps)
@@ -316,13 +335,15 @@ def _lane_shape(size):
 class _Layout:
     """Positions ``y`` in ``[0, steps * lanes)`` laid out as ``(steps, lanes)`` with
     lane ``y // steps`` and step ``y % steps``: each lane is a contiguous chunk, and a
-    ``lax.scan`` over steps keeps one running sum per lane. Items sit at positions
-    ``0..n-1``; position ``n`` and the rest are empty pads, so a suffix read at ``n``
-    is empty."""
+    ``lax.scan`` over steps keeps one running sum per lane (the CPU variant). The
+    accelerator variant has one step (one row of ``n + 1`` lanes, the positions in
+    order), which its tables scan in parallel. Items sit at positions ``0..n-1``;
+    position ``n`` and the rest are empty pads, so a suffix read at ``n`` is empty."""
 
-    def __init__(self, n):
+    def __init__(self, n, variant):
         self.n = n
-        self.steps, self.lanes = _lane_shape(n + 1)
+        self.parallel = variant == "accelerator"
+        self.steps, self.lanes = (1, n + 1) if self.parallel else _lane_shape(n + 1)
         self.pad = self.steps * self.lanes - n
         self.shift = self.steps.bit_length() - 1
 
@@ -445,7 +466,18 @@ def _suffix_tables(layout, value_rows, chosen_rows, classes, anchored, compensat
     (:func:`~jaxrank._src.numerics.two_sum`), times an integer (an exact product),
     and the tables have only the relative rounding of a sum of non-negative terms,
     however large the values themselves are.
+
+    With a parallel layout the same sums come from segmented parallel scans
+    (:func:`_parallel_suffix_tables`).
     """
+    if layout.parallel:
+        return _parallel_suffix_tables(
+            value_rows[0],
+            chosen_rows[0],
+            [c[0] for c in classes],
+            anchored,
+            compensated,
+        )
     dtype = value_rows.dtype
     lanes = layout.lanes
     zero_f = jnp.zeros((lanes,), dtype)
@@ -516,6 +548,55 @@ def _suffix_tables(layout, value_rows, chosen_rows, classes, anchored, compensat
     return _Tables(count.reshape(-1), tuple(t.reshape(-1) for t in total))
 
 
+def _parallel_suffix_tables(values, chosen, classes, anchored, compensated):
+    """:func:`_suffix_tables` over positions in order (flat ``(m,)`` arrays), with
+    no sequential loop: the counts are reverse cumulative sums of integers (exact),
+    and the sums a segmented reverse ``lax.associative_scan`` of double-floats
+    (:func:`~jaxrank._src.numerics.df_add`), in :math:`\\lceil \\log_2 m \\rceil`
+    parallel levels.
+
+    A segment ends where any array of ``classes`` changes and at the last position.
+    Anchored, position ``y`` adds :math:`N(y+1)\\,(v_{y+1} - v_y)` with
+    :math:`N(y+1) = \\mathrm{count}(y+1) - \\mathrm{count}(e_y + 1)` the chosen items
+    after ``y`` in its segment (``e_y`` its last position): every addend is exact
+    and non-negative, as in the sequential tables. A scan tree sums each entry's
+    addends through at most :math:`d = \\lceil \\log_2 m \\rceil` additions, where
+    a lane's sequential scan takes up to its step count: the error bounds of
+    :func:`_plain_sum_limit` hold with :math:`d` in place of the steps.
+    """
+    m = values.shape[0]
+    dtype = values.dtype
+    position = jnp.arange(m, dtype=jnp.int32)
+    ends = position == m - 1
+    for c in classes:
+        ends = ends | (c != jnp.concatenate([c[1:], jnp.full((1,), -1, c.dtype)]))
+    count = lax.cumsum(chosen.astype(jnp.int32), reverse=True)
+    if anchored:
+        after = jnp.concatenate([count[1:], jnp.zeros((1,), jnp.int32)])
+        last = lax.cummin(jnp.where(ends, position, m - 1), reverse=True)
+        in_segment = after - _take(after, last)
+        gap = _difference(
+            jnp.concatenate([values[1:], jnp.zeros((1,), dtype)]), values, compensated
+        )
+        addend = _count_times_df(in_segment, gap, compensated)
+    else:
+        addend = (
+            jnp.where(chosen, values, jnp.zeros((), dtype)),
+            jnp.zeros_like(values),
+        )
+
+    def combine(done, new):
+        # ``new`` follows ``done`` in the scan (nearer the list's start); a segment's
+        # end in ``new`` drops what ``done`` summed.
+        restart, hi, lo = new
+        total = _add((done[1], done[2]), (hi, lo), compensated)
+        kept = (jnp.where(restart, hi, total[0]), jnp.where(restart, lo, total[1]))
+        return (done[0] | restart, *kept)
+
+    _, hi, lo = lax.associative_scan(combine, (ends, *addend), reverse=True)
+    return _Tables(count, (hi, lo))
+
+
 def _suffix_count(layout, tables, y):
     """The chosen items at positions ``>= y`` (``0 <= y <= n``)."""
     return _take(tables.count, layout.flat_index(y))
@@ -534,7 +615,9 @@ def _range_sum(layout, tables, value_flat, lo, hi, at_lo, at_hi, anchor, compens
     return _add(total, _count_times_df(at_lo - at_hi, local, compensated), compensated)
 
 
-def _suffix_smaller(keys, values, lower, levels, anchor, compensated, runs, ends=None):
+def _suffix_smaller(
+    keys, values, lower, levels, anchor, compensated, runs, variant, ends=None
+):
     """For every query ``k``: over positions ``j >= lower[k]`` of ``k``'s run
     (:class:`_Runs`; the whole list if None) with ``keys[j] < keys[k]``, the number
     of items and the double-float sum of ``values[j]`` (``anchor`` None) or of
@@ -553,10 +636,10 @@ def _suffix_smaller(keys, values, lower, levels, anchor, compensated, runs, ends
     each run's items in order, so the items of one run whose keys agree on the bits
     read form a contiguous sub-segment: the tables restart at run changes too, and
     a query's range starts inside its run and ends at its run's end.
-    ``levels`` may be traced.
+    ``levels`` may be traced; ``variant`` picks the tables' layout (:class:`_Layout`).
     """
     n = keys.shape[-1]
-    layout = _Layout(n)
+    layout = _Layout(n, variant)
     where_y = layout.positions()
     pad = where_y >= n
     size = layout.steps * layout.lanes
@@ -648,7 +731,7 @@ def _count_before(mask, ends, runs):
 
 
 def _suffix_smaller_few_keys(
-    keys, values, valid, lower, num_keys, anchor, compensated, runs, ends=None
+    keys, values, valid, lower, num_keys, anchor, compensated, runs, variant, ends=None
 ):
     """:func:`_suffix_smaller` for valid keys in ``[0, num_keys]``, ``num_keys`` small.
 
@@ -662,7 +745,7 @@ def _suffix_smaller_few_keys(
     """
     n = keys.shape[-1]
     dtype = values.dtype
-    layout = _Layout(n)
+    layout = _Layout(n, variant)
     key_rows, value_rows = layout.rows(keys), layout.rows(values)
     valid_rows = layout.rows(valid)  # the pads are False
     classes = () if runs is None else (layout.rows(runs.run),)
@@ -709,7 +792,7 @@ def _suffix_smaller_few_keys(
 
 
 def _suffix_smaller_valid(
-    keys, values, valid, lower, key_bound, anchor, compensated, runs, ends=None
+    keys, values, valid, lower, key_bound, anchor, compensated, runs, variant, ends=None
 ):
     """:func:`_suffix_smaller` over the valid items only, by the cheaper algorithm.
 
@@ -726,7 +809,7 @@ def _suffix_smaller_valid(
     def wavelet():
         topped = jnp.where(valid, keys, top)
         count, total, greater = _suffix_smaller(
-            topped, values, lower, levels, anchor, compensated, runs, ends
+            topped, values, lower, levels, anchor, compensated, runs, variant, ends
         )
         if ends is not None:
             invalid_before = _count_before(~valid, ends, runs)
@@ -736,7 +819,16 @@ def _suffix_smaller_valid(
     return lax.cond(
         key_bound < _FEW_KEYS,
         lambda: _suffix_smaller_few_keys(
-            keys, values, valid, lower, key_bound, anchor, compensated, runs, ends
+            keys,
+            values,
+            valid,
+            lower,
+            key_bound,
+            anchor,
+            compensated,
+            runs,
+            variant,
+            ends,
         ),
         wavelet,
     )
@@ -785,7 +877,7 @@ def _over_temperature(x, temperature):
     return _scaled(x, scale) / jnp.asarray(tau, dtype)
 
 
-def _plain_sum_limit(n, temperature):
+def _plain_sum_limit(n, temperature, variant):
     """The largest ``max |s|`` (static, for lists of ``n`` float32 items at
     temperature ``T``) up to which the plain partner sums are within the module's
     precision rule, so that :func:`_forward_list` may skip the anchored ones.
@@ -801,8 +893,17 @@ def _plain_sum_limit(n, temperature):
     :math:`\\frac{u}{4} B_i \\ge \\frac{u}{4} C_i` while
     :math:`\\max|s| \\le T / (4 \\gamma / u)`. About ``50 T`` at :math:`n = 2^{20}`,
     ``1200 T`` at 16384, ``3.7 T`` at :math:`2^{24}`.
+
+    The accelerator variant's scan tree (:func:`_parallel_suffix_tables`) counts
+    as one lane of :math:`m = \\lceil \\log_2 (n + 1) \\rceil` steps and no lane
+    join, :math:`L = 0` (a level-:math:`k` node holds a low part below :math:`k u`
+    times what its subtree sums, and rounds it once): about :math:`2.5 \\times
+    10^4\\,T` at :math:`2^{20}`.
     """
-    steps, lanes = _lane_shape(n + 1)
+    if variant == "accelerator":
+        steps, lanes = n.bit_length(), 0
+    else:
+        steps, lanes = _lane_shape(n + 1)
     u = 2.0**-24
     gamma = (steps * steps + steps + 4 * lanes + 256) * u * u
     limit = float(temperature) * u / (4 * gamma) * (1 - 2.0**-20)
@@ -817,6 +918,7 @@ def _partner_sums(
     key_bound,
     ends,
     runs,
+    variant,
     anchored,
     compensated,
 ):
@@ -839,6 +941,7 @@ def _partner_sums(
         anchor,
         compensated,
         runs,
+        variant,
         ends,
     )
     if anchored:
@@ -866,7 +969,7 @@ def _sort_list(scores, segments):
     return order, _Runs(*run_bounds(new_run))
 
 
-def _forward_list(scores, keys, valid, segments, shared, temperature):
+def _forward_list(scores, keys, valid, segments, shared, temperature, variant):
     """Per-item losses of one list, plus the residuals for the backward pass.
 
     ``shared`` is ``(key_bound, plain)``: the batch's largest key and whether its
@@ -881,7 +984,7 @@ def _forward_list(scores, keys, valid, segments, shared, temperature):
     compensated = dtype != jnp.float64
     order, runs = _sort_list(scores, segments)
     sorted_scores = _take(scores, order)
-    first = _first_active(sorted_scores, temperature, runs)
+    first = _first_active(sorted_scores, temperature, runs, variant)
     sorted_keys = keys[order]
     sorted_valid = valid[order]
     scale, tau, factor = _scaling(temperature, dtype)
@@ -892,7 +995,7 @@ def _forward_list(scores, keys, valid, segments, shared, temperature):
     # runs' items all count, the later ones' none).
     hist = jnp.zeros((n + 1,), jnp.int32).at[first].add(1)
     ends = lax.associative_scan(jnp.add, hist)[:n]
-    args = (sorted_keys, values, sorted_valid, first, key_bound, ends, runs)
+    args = (sorted_keys, values, sorted_valid, first, key_bound, ends, runs, variant)
     if compensated:
         count, diff, as_lower = lax.cond(
             plain,
@@ -913,7 +1016,7 @@ def _forward_list(scores, keys, valid, segments, shared, temperature):
     return unsorted, residuals
 
 
-def _backward_list(residuals, cotangent, key_bound, temperature):
+def _backward_list(residuals, cotangent, key_bound, temperature, variant):
     """The gradient of one list for any cotangent: a second query pass over the
     cotangents, as the forward pass's over the scores."""
     order, ends, count, _, sorted_keys, sorted_valid, runs = residuals
@@ -934,6 +1037,7 @@ def _backward_list(residuals, cotangent, key_bound, temperature):
         None,
         compensated,
         None if runs is None else runs.reversed(),
+        variant,
     )
     g_c = count_times(count, g, compensated)
     grad = df_add((total[0][::-1], total[1][::-1]), (-g_c[0], -g_c[1]))
@@ -942,10 +1046,10 @@ def _backward_list(residuals, cotangent, key_bound, temperature):
     return jnp.zeros((n,), dtype).at[order].set(grad, unique_indices=True)
 
 
-def _backward_list_uniform(residuals, cotangent, key_bound, temperature):
+def _backward_list_uniform(residuals, cotangent, key_bound, temperature, variant):
     """The gradient of one list whose valid items share one cotangent ``g``:
     ``g (D_k - C_k) / T`` from the forward pass's counts, in :math:`O(n)`."""
-    del key_bound
+    del key_bound, variant
     order, _, count, as_lower, _, sorted_valid, _ = residuals
     dtype = cotangent.dtype
     g = jnp.where(sorted_valid, cotangent[order], jnp.zeros((), dtype))
@@ -1016,29 +1120,33 @@ def _map_lists(fn, per_list, shared):
     return jax.vmap(fn, in_axes=(0,) * len(per_list) + (None,))(*per_list, shared)
 
 
-def _forward(scores, labels, valid, segments, temperature):
+def _forward(scores, labels, valid, segments, temperature, variant):
     shape = scores.shape
     s, v = _as_lists(scores), _as_lists(valid)
     ids = None if segments is None else _as_lists(segments)
     keys, key_bound = _keys(_as_lists(labels), v)
     # One choice for the whole batch (under vmap a per-list lax.cond would run both).
     largest = jnp.max(jnp.where(v, jnp.abs(s), jnp.zeros((), s.dtype)), initial=0)
-    plain = largest <= _plain_sum_limit(shape[-1], temperature)
-    fwd = functools.partial(_forward_list, temperature=temperature)
+    plain = largest <= _plain_sum_limit(shape[-1], temperature, variant)
+    fwd = functools.partial(_forward_list, temperature=temperature, variant=variant)
     losses, res = _map_lists(fwd, (s, keys, v, ids), (key_bound, plain))
     return losses.reshape(shape), (res, v, key_bound)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
-def hinge_losses_sorted(scores, labels, valid, temperature, segments=None):
+def hinge_losses_sorted(
+    scores, labels, valid, temperature, segments=None, *, variant="cpu"
+):
     """Per-item pairwise hinge losses in :math:`O(n \\log n)` (module docstring).
 
     Takes the arguments and returns the losses of the all-pairs kernel
     (``hinge_losses_allpairs``), the same numbers up to the rounding the module
     docstring bounds; reverse-mode differentiable in ``scores`` (``jax.custom_vjp``).
     ``segments``, optional integer ids of the scores' shape, confine the pairs to
-    the items of equal id (module docstring: *Segments*); they must be given
-    positionally or by name, as ``custom_vjp`` resolves them to a position.
+    the items of equal id (module docstring: *Segments*). ``variant`` (static) is
+    ``"cpu"`` (lane-parallel sequential scans and a two-round search) or
+    ``"accelerator"`` (parallel scans: only the margin search's halvings and the
+    wavelet levels or key passes loop; :mod:`jaxrank._src.platforms`); both give
+    numbers within the precision rule.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -1053,10 +1161,17 @@ def hinge_losses_sorted(scores, labels, valid, temperature, segments=None):
       Array([[3. , 0. , 0. , 0. ],
              [0. , 0.2, 0. , 0. ]], dtype=float32)
     """
-    return hinge_losses_sorted_fwd(scores, labels, valid, temperature, segments)[0]
+    return _hinge_losses_sorted(scores, labels, valid, segments, temperature, variant)
 
 
-def hinge_losses_sorted_fwd(scores, labels, valid, temperature, segments=None):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
+def _hinge_losses_sorted(scores, labels, valid, segments, temperature, variant):
+    return _hinge_losses_sorted_fwd(
+        scores, labels, valid, segments, temperature, variant
+    )[0]
+
+
+def _hinge_losses_sorted_fwd(scores, labels, valid, segments, temperature, variant):
     chex.assert_equal_shape([scores, labels, valid])
     chex.assert_type([scores, labels, valid], [scores.dtype, scores.dtype, bool])
     if segments is not None:
@@ -1064,10 +1179,10 @@ def hinge_losses_sorted_fwd(scores, labels, valid, temperature, segments=None):
         chex.assert_type(segments, int)
     if scores.shape[-1] < 2:
         return jnp.zeros_like(scores), None
-    return _forward(scores, labels, valid, segments, temperature)
+    return _forward(scores, labels, valid, segments, temperature, variant)
 
 
-def hinge_losses_sorted_bwd(temperature, residuals, cotangent):
+def _hinge_losses_sorted_bwd(temperature, variant, residuals, cotangent):
     if residuals is None:
         return jnp.zeros_like(cotangent), None, None, None
     res, valid, key_bound = residuals
@@ -1075,7 +1190,7 @@ def hinge_losses_sorted_bwd(temperature, residuals, cotangent):
     g = _as_lists(cotangent)
 
     def gradient(backward_list):
-        bwd = functools.partial(backward_list, temperature=temperature)
+        bwd = functools.partial(backward_list, temperature=temperature, variant=variant)
         return _map_lists(bwd, (res, g), key_bound)
 
     # Any reduction without per-item weights hands every valid item of a list the
@@ -1088,4 +1203,4 @@ def hinge_losses_sorted_bwd(temperature, residuals, cotangent):
     return grad.reshape(cotangent.shape), None, None, None
 
 
-hinge_losses_sorted.defvjp(hinge_losses_sorted_fwd, hinge_losses_sorted_bwd)
+_hinge_losses_sorted.defvjp(_hinge_losses_sorted_fwd, _hinge_losses_sorted_bwd)

@@ -63,6 +63,8 @@ Conventions shared by every loss:
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -71,6 +73,7 @@ from jaxrank._src import checks, hinge_allpairs, hinge_sorted, pair_blocks, rank
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import safe_divide, scale_for_temperature
+from jaxrank._src.platforms import per_platform
 from jaxrank._src.reductions import reduce_losses
 from jaxrank._src.segments import (
     dense_ids,
@@ -151,23 +154,38 @@ def _reduce_item_losses(
     )
 
 
-def _hinge_kernel(method: str, shape: tuple[int, ...], segmented: bool):
-    """The hinge kernel ``method`` names for scores of static ``shape``, called as
-    ``kernel(scores, label_keys, valid, temperature, segments)``."""
-    if method == "auto" and hinge_sorted.prefers_sorted_path(shape, segmented):
-        return (
-            _hinge_by_longest_segment if segmented else hinge_sorted.hinge_losses_sorted
-        )
+def _hinge_item_losses(
+    scores, label_keys, valid, segments, *, method, temperature, variant
+):
+    """Per-item hinge losses by the kernel ``method`` names for the static shape,
+    in the ``variant`` for the platform (:mod:`jaxrank._src.platforms`)."""
+    segmented = segments is not None
+    if method == "auto":
+        sorted_path = hinge_sorted.prefers_sorted_path(scores.shape, segmented, variant)
+        method = "sorted" if sorted_path else "all_pairs"
+        if sorted_path and segmented and variant == "cpu":
+            return _hinge_by_longest_segment(
+                scores, label_keys, valid, temperature, segments
+            )
     if method == "sorted":
-        return hinge_sorted.hinge_losses_sorted
+        return hinge_sorted.hinge_losses_sorted(
+            scores, label_keys, valid, temperature, segments, variant=variant
+        )
     if segmented:
-        return _hinge_band
-    return _hinge_all_pairs
-
-
-def _hinge_all_pairs(scores, label_keys, valid, temperature, segments):
-    del segments  # None
-    return hinge_allpairs.hinge_losses_allpairs(scores, label_keys, valid, temperature)
+        return _hinge_band(scores, label_keys, valid, temperature, segments)
+    if variant == "cpu":
+        return hinge_allpairs.hinge_losses_allpairs(
+            scores, label_keys, valid, temperature
+        )
+    return pair_blocks.pair_losses(
+        scores,
+        label_keys,
+        valid,
+        pair_blocks.HINGE,
+        temperature=temperature,
+        lambda_weights=None,
+        block_size=None,
+    )
 
 
 # The band kernel's cost grows with the longest segment, the sorted path's does not;
@@ -186,7 +204,7 @@ def _hinge_by_longest_segment(scores, label_keys, valid, temperature, segments):
         longest <= _BAND_LONGEST_SEGMENT,
         lambda: _hinge_band(scores, label_keys, valid, temperature, segments),
         lambda: hinge_sorted.hinge_losses_sorted(
-            scores, label_keys, valid, temperature, segments
+            scores, label_keys, valid, temperature, segments, variant="cpu"
         ),
     )
 
@@ -299,9 +317,11 @@ def pairwise_hinge_loss(
         scores, labels, where, weights, segments
     )
     if lambda_weights is None:
-        kernel = _hinge_kernel(method, kernel_scores.shape, segments is not None)
-        item_losses = kernel(
-            kernel_scores, inputs.label_keys, inputs.valid, temperature, segments
+        kernel = functools.partial(
+            _hinge_item_losses, method=method, temperature=temperature
+        )
+        item_losses = per_platform(
+            kernel, kernel_scores, inputs.label_keys, inputs.valid, segments
         )
     else:
         item_losses = pair_blocks.pair_losses(

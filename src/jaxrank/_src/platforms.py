@@ -12,7 +12,9 @@ accelerator kernel, which is how the tests measure its structure).
 
 Every such kernel takes the variant as a static keyword argument ``variant``,
 ``"cpu"`` or ``"accelerator"`` (:data:`VARIANTS`), so that both run, and are tested
-against the float64 references, on any machine.
+against the float64 references, on any machine; :func:`forced_variant` makes every
+:func:`per_platform` of the code traced within it take one variant, so that the
+public functions can be tested with the accelerator kernels on a CPU.
 
 Examples:
   >>> import jax, jax.numpy as jnp
@@ -26,14 +28,20 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 from jax import lax
 
 Variant = Literal["cpu", "accelerator"]
 VARIANTS: tuple[Variant, ...] = ("cpu", "accelerator")
+
+_forced: contextvars.ContextVar[Variant | None] = contextvars.ContextVar(
+    "jaxrank_forced_variant", default=None
+)
 
 
 def per_platform(kernel: Callable, *args):
@@ -50,10 +58,45 @@ def per_platform(kernel: Callable, *args):
         ``kernel`` (a :func:`functools.partial`).
 
     Returns:
-      The value of the variant for the platform the computation runs on.
+      The value of the variant for the platform the computation runs on (or of
+      the :func:`forced_variant`).
     """
+    forced = _forced.get()
+    if forced is not None:
+        return kernel(*args, variant=forced)
     return lax.platform_dependent(
         *args,
         cpu=functools.partial(kernel, variant="cpu"),
         default=functools.partial(kernel, variant="accelerator"),
     )
+
+
+def current_forced_variant() -> Variant | None:
+    """The variant :func:`forced_variant` imposes here, or None: part of the cache
+    key of every function that is jitted and cached across calls, so that a trace
+    made under one variant is never reused under another."""
+    return _forced.get()
+
+
+@contextlib.contextmanager
+def forced_variant(variant: Variant) -> Iterator[None]:
+    """Within the block, :func:`per_platform` traces only ``variant``, whatever the
+    platform: how the tests run the accelerator kernels on a CPU (and the CPU
+    kernels anywhere). Tracing happens when a function is first called for its
+    shapes: one traced before the block keeps the kernels it traced.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> def which(x, *, variant):
+      ...     return x + (1.0 if variant == "accelerator" else 0.0)
+      >>> with forced_variant("accelerator"):
+      ...     print(per_platform(which, jnp.zeros(())))
+      1.0
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    token = _forced.set(variant)
+    try:
+        yield
+    finally:
+        _forced.reset(token)

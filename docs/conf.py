@@ -1,0 +1,86 @@
+"""Sphinx configuration of jaxrank's site: ``make docs`` builds it into docs/_build.
+
+The API reference is autodoc over the public namespaces (docstrings are Google style
+with reStructuredText math and cross-references, which napoleon and Sphinx read as
+they are); the guides are Markdown (MyST), readable on their own as files too.
+"""
+
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))  # the source tree, installed or not
+# jaxrank.keras needs Keras's JAX backend; set it before anything imports Keras.
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+project = "jaxrank"
+author = "the jaxrank authors"
+copyright = "the jaxrank authors"
+# The version shown in the site is pyproject.toml's, the one the package reports.
+release = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build"]
+myst_enable_extensions = ["dollarmath", "substitution"]
+myst_substitutions = {"version": release}
+myst_heading_anchors = 3
+
+autosummary_generate = False  # tables only; the entries are on the same page
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"  # the Args sections give shapes and types
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+napoleon_use_rtype = False
+
+html_theme = "furo"
+html_title = f"jaxrank {release}"
+html_static_path = ["_static"]
+
+# Cross-references must resolve (``make docs`` runs with -n): the few targets outside
+# the site (NumPy and JAX types) or private to a class are listed here.
+nitpicky = True
+nitpick_ignore = [
+    ("py:class", "numpy.ndarray"),
+    ("py:class", "jax.jaxlib._jax.Array"),
+    ("py:meth", "get_config"),
+    ("py:meth", "_relevance"),
+    ("py:meth", "_values"),
+]
+
+
+def _same_object_elsewhere(app, env, node, contnode):
+    """Resolves ``jaxrank.losses.X`` to ``jaxrank.X``: one object, documented once."""
+    target = node.get("reftarget", "")
+    prefix = "jaxrank.losses."
+    if node.get("refdomain") != "py" or not target.startswith(prefix):
+        return None
+    import jaxrank
+
+    name = target.removeprefix(prefix)
+    if name not in jaxrank.__all__:
+        return None
+    domain = env.get_domain("py")
+    return domain.resolve_xref(
+        env,
+        node["refdoc"],
+        app.builder,
+        node["reftype"],
+        "jaxrank." + name,
+        node,
+        contnode,
+    )
+
+
+def setup(app):
+    app.connect("missing-reference", _same_object_elsewhere)

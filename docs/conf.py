@@ -1,8 +1,16 @@
-"""Sphinx configuration of jaxrank's site: ``make docs`` builds it into docs/_build.
+"""Sphinx configuration of the site: ``make docs`` builds it into docs/_build/html.
 
-The API reference is autodoc over the public namespaces (docstrings are Google style
-with reStructuredText math and cross-references, which napoleon and Sphinx read as
-they are); the guides are Markdown (MyST), readable on their own as files too.
+Why Sphinx (not mkdocs-material with mkdocstrings): the docstrings are the source of
+truth, and they are Google style with reStructuredText inside (``:math:`` roles and
+``.. math::`` blocks, ``:func:``/``:class:`` cross-references, double-backtick
+literals). Sphinx with napoleon and MathJax reads them as written; mkdocstrings
+renders Markdown and would need a conversion layer for every role. ``-n -W`` then
+makes every warning an error and checks that every cross-reference resolves. The
+guides are Markdown (MyST), so they read as plain files on a code host too, and
+tests/test_guides.py runs their code.
+
+The API reference is autodoc over the public namespaces (``docs/api/*.rst``, one
+page per namespace; the tests check that each lists every name in ``__all__``).
 """
 
 import os

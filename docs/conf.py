@@ -3,7 +3,7 @@
 Why Sphinx (not mkdocs-material with mkdocstrings): the docstrings are the source of
 truth, and they are Google style with reStructuredText inside (``:math:`` roles and
 ``.. math::`` blocks, ``:func:``/``:class:`` cross-references, double-backtick
-literals). Sphinx with napoleon and MathJax reads them as written; mkdocstrings
+literals). Sphinx with napoleon reads them as written; mkdocstrings
 renders Markdown and would need a conversion layer for every role. ``-n -W`` then
 makes every warning an error and checks that every cross-reference resolves. The
 guides are Markdown (MyST), so they read as plain files on a code host too, and
@@ -34,7 +34,6 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
     "myst_parser",
 ]
 
@@ -51,9 +50,15 @@ napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
 
+# Math is converted to MathML at build time (docutils' own LaTeX converter), which
+# browsers render natively: no script, no network, and a formula the converter cannot
+# read is a build warning, so an error (see _mathml below).
+html_math_renderer = "mathml"
+
 html_theme = "furo"
 html_title = f"jaxrank {release}"
 html_static_path = ["_static"]
+html_css_files = ["math.css"]
 
 # Cross-references must resolve (``make docs`` runs with -n): the few targets outside
 # the site (NumPy and JAX types) or private to a class are listed here.
@@ -90,5 +95,33 @@ def _same_object_elsewhere(app, env, node, contnode):
     )
 
 
+# LaTeX that docutils' converter lacks, rewritten to what it reads.
+_TEX_REWRITES = {r"\dots": r"\ldots", r"\textstyle": ""}
+
+
+def _mathml(translator, node, block):
+    from docutils import nodes
+    from docutils.utils.math import latex2mathml
+    from sphinx.util import logging
+
+    tex = node.astext()
+    for old, new in _TEX_REWRITES.items():
+        tex = tex.replace(old, new)
+    try:
+        mathml = latex2mathml.tex2mathml(tex, as_block=block)
+    except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
+        logging.getLogger(__name__).warning(
+            "math not converted to MathML (%s): %s", error, tex, location=node
+        )
+        mathml = f"<code>{translator.encode(tex)}</code>"
+    translator.body.append(f'<div class="math">{mathml}</div>' if block else mathml)
+    raise nodes.SkipNode
+
+
 def setup(app):
     app.connect("missing-reference", _same_object_elsewhere)
+    app.add_html_math_renderer(
+        "mathml",
+        (lambda self, node: _mathml(self, node, block=False), None),
+        (lambda self, node: _mathml(self, node, block=True), None),
+    )

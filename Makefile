@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HASH := $(shell $(PYTHON) -c "import hashlib; print(hashlib.sha1(open('pyproject.toml','rb').read()).hexdigest()[:12])")
 
-.PHONY: demo test bench lint
+.PHONY: demo test bench lint docs
 
 # One stamp per set of extras and version of pyproject.toml.
 $(VENV)/.installed-%-$(HASH): pyproject.toml
@@ -25,3 +25,7 @@ bench: $(VENV)/.installed-bench-$(HASH)  ## jaxrank beside keras_rs and rax.
 
 lint: $(VENV)/.installed-test-$(HASH)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+docs: $(VENV)/.installed-docs-$(HASH)  ## The site, into docs/_build/html; warnings are errors.
+	$(BIN)/python -m sphinx -E -n -W --keep-going -q -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"

@@ -180,3 +180,20 @@ def test_compile_seconds_does_not_reuse_a_cached_compilation():
     benchmark.compile_seconds(loss, args)
     benchmark.compile_seconds(loss, args)
     assert len(calls) == 2
+
+
+def test_plot_records_draws_a_png_with_peers_not_run(tmp_path):
+    pytest.importorskip("matplotlib")
+    record = {
+        "loss": "pairwise_hinge",
+        "shape": [1, 2**20],
+        "labels": "graded",
+        "run_ms": 593.0,
+        "peers": {"keras_rs": "too big", "rax": "too big"},
+        "floor": {"kind": "argsort", "run_ms": 622.0},
+        "device": {"kind": "cpu", "platform": "cpu"},
+        "jax": jax.__version__,
+    }
+    path = tmp_path / "bench.png"
+    benchmark.plot_records([record, {**record, "labels": "real"}], path)
+    assert path.read_bytes()[:4] == b"\x89PNG"

@@ -21,7 +21,8 @@ Every row also gives the compile time of jaxrank's loss: the seconds
 issue 12 measures against; ``-`` if optax is not installed); each is the fastest of
 ``--compile-repeats`` interleaved compilations. ``--compile-only`` prints
 only these columns, without timing runs. ``--json PATH`` also writes the rows to
-``PATH``, one JSON object per line (:func:`json_record`).
+``PATH``, one JSON object per line (:func:`json_record`), and ``--plot PATH`` draws
+them as a PNG (:func:`plot_records`; needs matplotlib, in the ``bench`` extra).
 
 ``--packed`` instead compares, for every pairwise loss, one row packing
 ``--queries`` queries of random lengths in ``[--min-items, --max-items]``
@@ -514,6 +515,61 @@ def write_json(rows, path):
             f.write(json.dumps(json_record(row)) + "\n")
 
 
+def plot_records(records, path):
+    """Draws :func:`json_record` rows as grouped bars and saves them to ``path``.
+
+    One group per workload (loss, shape, labels), one bar per contender (jaxrank,
+    keras_rs, rax, the floor) on a log scale of milliseconds; a peer that was not
+    run is named under its slot instead ("too big", "n/a"). The title gives the
+    device and JAX version of the first row. A saved ``--json`` file replots with
+    ``plot_records([json.loads(line) for line in open(p)], "out.png")``.
+    """
+    from matplotlib.figure import Figure  # no pyplot: no global state, any backend
+
+    contenders = ("jaxrank", "keras_rs", "rax", "floor")
+    width = 0.8 / len(contenders)
+    fig = Figure(figsize=(max(6.0, 1.6 * len(records)), 4.0), layout="constrained")
+    ax = fig.subplots()
+    for c, name in enumerate(contenders):
+        for r, rec in enumerate(records):
+            value = {
+                "jaxrank": rec["run_ms"],
+                "floor": rec["floor"]["run_ms"],
+            }.get(name, rec["peers"].get(name))
+            x = r + (c - (len(contenders) - 1) / 2) * width
+            if isinstance(value, (int, float)):
+                ax.bar(x, value, width, color=f"C{c}", label=name if r == 0 else None)
+            else:
+                ax.text(
+                    x,
+                    0.02,  # at the foot of the axes, whatever the scale
+                    str(value or "-"),
+                    rotation=90,
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    transform=ax.get_xaxis_transform(),
+                )
+    ax.set_yscale("log")
+    ax.set_ylabel("ms, jit(value_and_grad), median")
+    ax.set_xticks(
+        range(len(records)),
+        [
+            f"{rec['loss']}\n{tuple(rec['shape'])}"
+            + ("" if rec["labels"] == "graded" else f"\n{rec['labels']} labels")
+            for rec in records
+        ],
+        fontsize=8,
+    )
+    if records:
+        device = records[0]["device"]
+        ax.set_title(
+            f"{device['kind']} ({device['platform']}), jax {records[0]['jax']}"
+        )
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=120)
+
+
 PAIRWISE = tuple(name for name in LOSSES if name.startswith("pairwise"))
 
 
@@ -769,6 +825,10 @@ _FLAGS = {
         metavar="PATH",
         help="also write the rows to PATH, one JSON object per line",
     ),
+    "--plot": dict(
+        metavar="PATH",
+        help="also draw the rows as a PNG at PATH (needs matplotlib)",
+    ),
     "--packed": dict(
         action="store_true",
         help="only compare one packed row (segments=) with the padded batch",
@@ -824,6 +884,8 @@ def main(argv=None):
         )
     if args.json:
         write_json(rows, args.json)
+    if args.plot:
+        plot_records([json_record(row) for row in rows], args.plot)
 
 
 if __name__ == "__main__":

@@ -94,3 +94,40 @@ SHALLOW = {
 def test_shallow_losses_stay_within_64_sequential_steps(loss, platform):
     shape = jax.ShapeDtypeStruct((4, 4096), jnp.float32)
     assert sequential_depth(SHALLOW[loss], shape, shape, platform=platform) <= 64
+
+
+# Issue 12's targets on GPUs and TPUs: at most 64 sequential steps up to 4096 items,
+# at most 2048 at 2^20.
+DEPTH_TARGETS = {(16, 1024): 64, (4, 4096): 64, (1, 2**20): 2048}
+
+
+def _hinge(method, segmented):
+    def loss(scores, labels):
+        segments = jnp.zeros(scores.shape, jnp.int32) if segmented else None
+        return jaxrank.pairwise_hinge_loss(
+            scores, labels, segments=segments, method=method
+        )
+
+    return loss
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("shape", sorted(DEPTH_TARGETS))
+@pytest.mark.parametrize("method", ["auto", "all_pairs", "sorted"])
+def test_hinge_depth_on_accelerators(method, shape, platform):
+    """Every method of the hinge, with and without segments, within the targets
+    (``all_pairs`` at 2^20 is a million blocks' worth of pairs: not a GPU choice,
+    and its depth is checked up to 4096 items only)."""
+    if method == "all_pairs" and shape[-1] > 4096:
+        pytest.skip("the all-pairs kernel is for lists up to 4096 items")
+    arrays = (jax.ShapeDtypeStruct(shape, jnp.float32),) * 2
+    for segmented in (False, True):
+        depth = sequential_depth(_hinge(method, segmented), *arrays, platform=platform)
+        assert depth <= DEPTH_TARGETS[shape], (segmented, depth)
+
+
+def test_hinge_cpu_kernels_differ_from_the_accelerators():
+    """The CPU lowering keeps the sequential kernels (so the structure measured
+    above is the accelerators' own, not a CPU kernel that happens to be shallow)."""
+    arrays = (jax.ShapeDtypeStruct((1, 2**16), jnp.float32),) * 2
+    assert sequential_depth(_hinge("sorted", False), *arrays, platform="cpu") > 2048

@@ -551,9 +551,9 @@ def _suffix_tables(layout, value_rows, chosen_rows, classes, anchored, compensat
 def _parallel_suffix_tables(values, chosen, classes, anchored, compensated):
     """:func:`_suffix_tables` over positions in order (flat ``(m,)`` arrays), with
     no sequential loop: the counts are reverse cumulative sums of integers (exact),
-    and the sums a segmented reverse ``lax.associative_scan`` of double-floats
-    (:func:`~jaxrank._src.numerics.df_add`), in :math:`\\lceil \\log_2 m \\rceil`
-    parallel levels.
+    and the sums a segmented doubling scan of double-floats
+    (:func:`_segmented_suffix_sums`), in :math:`\\lceil \\log_2 m \\rceil`
+    elementwise passes.
 
     A segment ends where any array of ``classes`` changes and at the last position.
     Anchored, position ``y`` adds :math:`N(y+1)\\,(v_{y+1} - v_y)` with
@@ -584,17 +584,33 @@ def _parallel_suffix_tables(values, chosen, classes, anchored, compensated):
             jnp.where(chosen, values, jnp.zeros((), dtype)),
             jnp.zeros_like(values),
         )
+    return _Tables(count, _segmented_suffix_sums(ends, addend, compensated))
 
-    def combine(done, new):
-        # ``new`` follows ``done`` in the scan (nearer the list's start); a segment's
-        # end in ``new`` drops what ``done`` summed.
-        restart, hi, lo = new
-        total = _add((done[1], done[2]), (hi, lo), compensated)
-        kept = (jnp.where(restart, hi, total[0]), jnp.where(restart, lo, total[1]))
-        return (done[0] | restart, *kept)
 
-    _, hi, lo = lax.associative_scan(combine, (ends, *addend), reverse=True)
-    return _Tables(count, (hi, lo))
+def _segmented_suffix_sums(ends, addend, compensated):
+    """``out[y]``: the double-float sum of ``addend`` over ``[y, e_y]``, ``e_y`` the
+    first position at or after ``y`` where ``ends`` is True (the last one is).
+
+    A doubling scan: after the round of ``shift``, position ``y`` holds the sum over
+    ``[y, min(y + 2 shift, e_y + 1))`` and whether an end lies in that window; a
+    round adds the window that follows unless an end closed the own one. Each
+    round is one elementwise pass, :math:`\\lceil \\log_2 m \\rceil` of them.
+    """
+    m = ends.shape[0]
+    closed, total = ends, addend
+    shift = 1
+    while shift < m:
+
+        def following(x, fill, shift=shift):
+            return jnp.concatenate([x[shift:], jnp.full((shift,), fill, x.dtype)])
+
+        more = _add(total, tuple(following(t, 0) for t in total), compensated)
+        total = tuple(
+            jnp.where(closed, t, t_more) for t, t_more in zip(total, more, strict=True)
+        )
+        closed = closed | following(closed, True)
+        shift *= 2
+    return total
 
 
 def _suffix_count(layout, tables, y):

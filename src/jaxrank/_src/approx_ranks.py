@@ -49,6 +49,7 @@ from jax.typing import ArrayLike
 
 from jaxrank._src import checks, pair_blocks, ranking
 from jaxrank._src import segments as segment_ops
+from jaxrank._src.eager_cache import cached_jit
 
 Step = Literal["sigmoid", "upper_hinge", "lower_hinge"]
 
@@ -109,6 +110,7 @@ def _ranks(kind, temperature, scores, where, segments, block_size):
     return _pair_step_ranks(kind, temperature, block, scores, valid, segments)
 
 
+@cached_jit
 def approx_ranks(
     scores: ArrayLike,
     *,
@@ -152,6 +154,7 @@ def approx_ranks(
     return _ranks("sigmoid", temperature, scores, where, segments, block_size)
 
 
+@cached_jit
 def bound_ranks(
     scores: ArrayLike,
     *,
@@ -218,6 +221,7 @@ def _cutoff(kind, temperature, a, n, segments):
     return jnp.where(size > n, kept, jnp.ones((), a.dtype))
 
 
+@cached_jit
 def approx_cutoff(
     a: ArrayLike,
     *,
@@ -257,6 +261,7 @@ def approx_cutoff(
     return _cutoff("sigmoid", temperature, a, n, segments)
 
 
+@cached_jit
 def bound_cutoff(
     a: ArrayLike,
     *,

@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrank._src import approx_ranks, checks
+from jaxrank._src.eager_cache import cached_jit
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:
@@ -290,7 +291,7 @@ def gumbel_t12n(
         f"{name} averaged over Gumbel-perturbed scores (see jaxrank.gumbel_t12n); "
         f"takes a PRNG `key`.\n\n{loss_or_metric_fn.__doc__ or ''}"
     )
-    return perturbed
+    return cached_jit(perturbed)
 
 
 def segment_t12n(loss_or_metric_fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import pytest
 
 from jaxrank import benchmark
+from jaxrank._src.eager_cache import cached_jit
 
 
 def _run_python(code, **env):
@@ -172,6 +173,21 @@ def test_compile_only_times_compilation_against_optax(tmp_path, capsys):
 def test_compile_seconds_does_not_reuse_a_cached_compilation():
     calls = []
 
+    def loss(scores, labels):
+        calls.append(1)
+        return jnp.sum(scores * labels)
+
+    args = (jnp.ones((2, 3)), jnp.ones((2, 3)))
+    benchmark.compile_seconds(loss, args)
+    benchmark.compile_seconds(loss, args)
+    assert len(calls) == 2
+
+
+def test_compile_seconds_traces_a_jaxrank_function_again():
+    """The ``jax.jit`` a jaxrank function runs in is traced anew too."""
+    calls = []
+
+    @cached_jit
     def loss(scores, labels):
         calls.append(1)
         return jnp.sum(scores * labels)

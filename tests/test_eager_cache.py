@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import jaxrank
+import jaxrank.keras
 from jaxrank import metrics
 from jaxrank._src.eager_cache import cached_jit
 
@@ -82,9 +83,7 @@ CALLS = {
     "approx_ndcg": lambda: jaxrank.approx_ndcg_loss(SCORES, LABELS),
     "approx_mrr": lambda: jaxrank.approx_mrr_loss(SCORES, LABELS, where=WHERE),
     # Lists and NumPy arrays are traced as arrays; a list of cut-offs is a key.
-    "ndcg-lists": lambda: metrics.ndcg(
-        SCORES.tolist(), np.asarray(LABELS), k=[1, 3]
-    ),
+    "ndcg-lists": lambda: metrics.ndcg(SCORES.tolist(), np.asarray(LABELS), k=[1, 3]),
     "dcg": lambda: metrics.dcg(SCORES, LABELS, segments=SEGMENTS, k=2),
     "reciprocal_rank": lambda: metrics.reciprocal_rank(SCORES, LABELS, key=KEY),
     "precision_at_k": lambda: metrics.precision_at_k(SCORES, LABELS, k=2),
@@ -123,11 +122,9 @@ def test_second_eager_call_compiles_nothing(name):
 
 
 def test_keras_classes_compile_nothing_on_a_second_call():
-    from jaxrank.keras import losses, metrics as keras_metrics
-
-    loss = losses.PairwiseHingeLoss()
+    loss = jaxrank.keras.losses.PairwiseHingeLoss()
     assert_second_call_compiles_nothing(lambda: loss(LABELS, SCORES))
-    metric = keras_metrics.NDCG()
+    metric = jaxrank.keras.metrics.NDCG()
     metric.update_state(LABELS, SCORES)
     with compilations() as seen:
         metric.update_state(LABELS, SCORES)
@@ -142,6 +139,17 @@ def test_new_shapes_and_options_compile_again_and_agree_with_jit():
     assert seen
     traced = jax.jit(lambda s, y: loss(s, y, temperature=3.0))(SCORES[:2], LABELS[:2])
     np.testing.assert_array_equal(eager, traced)
+
+
+def test_the_x64_setting_is_part_of_the_key():
+    @cached_jit
+    def positions(scores):
+        return jnp.arange(scores.shape[-1])
+
+    assert positions(SCORES).dtype == jnp.int32
+    with jax.enable_x64(True):
+        assert positions(SCORES).dtype == jnp.int64
+    assert positions(SCORES).dtype == jnp.int32
 
 
 def test_options_are_told_apart_by_type():

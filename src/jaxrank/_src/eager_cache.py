@@ -7,20 +7,21 @@ again on every call. :func:`cached_jit` runs a public function inside one
 ``jax.jit`` of its own instead, so a repeated call with arrays of the same shapes
 and dtypes and the same options compiles nothing:
 
-* the arguments named in :data:`ARRAY_ARGUMENTS` that hold arrays (JAX or NumPy
-  arrays, or lists of numbers) are traced;
-* every other argument is an option, static: part of the cache key, compared by
-  type and value (``k=[1, 3]`` and ``k=(1, 3)`` are different keys, ``True`` and
-  ``1`` too, so a check that tells them apart still sees each), a
-  ``functools.partial`` by its function and arguments;
-* a call with an option that cannot be a key (an array, an unhashable object) or
-  an array argument that is no array of numbers (None where one is required, a
-  string, ...) runs the function as it is, unjitted, so it raises the error it
-  always raised, naming the argument.
+* the arguments named in :data:`ARRAY_ARGUMENTS` that hold arrays of numbers
+  (JAX or NumPy arrays, lists of numbers) are traced;
+* every other argument is static, part of the cache key: an option, or a value
+  given for an array that is none (a Python number, None, a string), which the
+  function then receives as it was given. Values are compared by type and value
+  (``k=[1, 3]`` and ``k=(1, 3)`` are different keys, ``True`` and ``1`` too, so a
+  check that tells them apart still sees each), a ``functools.partial`` by its
+  function and arguments;
+* a call with a static value that cannot be a key (an array given for an option,
+  a list of strings, an unhashable object) runs the function as it is, unjitted.
 
 The functions validate their arguments at trace time, so their errors are raised
-on every call (a trace that raises is not cached), with the same messages; under
-an outer ``jit``, ``vmap`` or ``grad`` the inner ``jit`` is traced inline.
+on every call (a trace that raises is not cached), with the same messages, and the
+warnings a trace raised are raised again by every call with the same options.
+Under an outer ``jit``, ``vmap`` or ``grad`` the inner ``jit`` is traced inline.
 JAX's cache key includes its configuration (``jax_enable_x64``, the promotion
 rules), so a result never depends on a setting other than the one in force.
 """
@@ -153,7 +154,10 @@ def cached_jit(fn: F) -> F:
             try:
                 return fn(**traced, **options.values)
             finally:
-                warned[options] = caught
+                if caught:
+                    warned[options] = caught
+                else:
+                    warned.pop(options, None)
 
     jitted = jax.jit(run, static_argnums=1)
 

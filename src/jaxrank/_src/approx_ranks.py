@@ -39,7 +39,6 @@ These functions have the ``rank_fn`` / ``cutoff_fn`` signatures of the metrics' 
 
 from __future__ import annotations
 
-import functools
 from typing import Literal
 
 import jax
@@ -78,7 +77,6 @@ def _block_sums(kind, temperature, rows, cols):
     return jnp.sum(jnp.where(paired, steps, jnp.zeros((), steps.dtype)), axis=-1)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _pair_step_ranks(kind, temperature, block, scores, valid, ids):
     position = lax.broadcasted_iota(jnp.int32, scores.shape, scores.ndim - 1)
     cols = (scores, valid, position, ids)

@@ -132,6 +132,15 @@ def test_keras_classes_compile_nothing_on_a_second_call():
     assert not seen
 
 
+def test_options_left_out_and_given_their_defaults_are_one_key():
+    """So a loss class, which passes every option, reuses the function's program."""
+    jaxrank.pairwise_logistic_loss(SCORES, LABELS)
+    with compilations() as seen:
+        jaxrank.pairwise_logistic_loss(SCORES, LABELS, temperature=1.0, where=None)
+        jaxrank.PairwiseLogisticLoss()(LABELS, SCORES)
+    assert not seen
+
+
 def test_new_shapes_and_options_compile_again_and_agree_with_jit():
     loss = jaxrank.pairwise_hinge_loss
     with compilations() as seen:

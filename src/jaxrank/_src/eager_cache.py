@@ -164,9 +164,13 @@ def cached_jit(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            arguments = dict(signature.bind(*args, **kwargs).arguments)
+            bound = signature.bind(*args, **kwargs)
         except TypeError:  # Python's own message for a wrong call
             return fn(*args, **kwargs)
+        # With the defaults filled in, an option left out and one given its
+        # default value are one key.
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
         for name in var_keyword:
             arguments.update(arguments.pop(name, {}))
         split = _split(arguments)

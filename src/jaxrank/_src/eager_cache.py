@@ -124,7 +124,9 @@ def cached_jit(fn: F) -> F:
     """``fn`` run inside one ``jax.jit`` keyed by its options (module docstring).
 
     ``fn``'s signature, docstring and name are kept; it must take its arguments by
-    keyword (no positional-only or ``*args`` parameters).
+    keyword (no positional-only or ``*args`` parameters), and its signature must be
+    that of its code (the defaults are filled in from it): set a ``__signature__``
+    on the returned function, not on ``fn``.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -138,6 +140,8 @@ def cached_jit(fn: F) -> F:
     kinds = {p.kind for p in signature.parameters.values()}
     if kinds & {inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL}:
         raise TypeError(f"{fn.__name__} must take its arguments by keyword.")
+    if "__signature__" in vars(fn):
+        raise TypeError(f"{fn.__name__} declares a signature other than its code's.")
     var_keyword = [
         p.name
         for p in signature.parameters.values()

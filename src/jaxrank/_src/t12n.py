@@ -284,6 +284,8 @@ def gumbel_t12n(
         values = jax.vmap(lambda s: loss_or_metric_fn(s, labels, **kwargs))(noisy)
         return jnp.mean(values, axis=0)
 
+    # Jitted with its own signature; the one it shows is fn's, with `key`.
+    perturbed = cached_jit(perturbed)
     perturbed.__signature__ = _with_key(loss_or_metric_fn)
     name = getattr(loss_or_metric_fn, "__name__", "fn")
     perturbed.__name__ = perturbed.__qualname__ = f"gumbel_{name}"
@@ -291,7 +293,7 @@ def gumbel_t12n(
         f"{name} averaged over Gumbel-perturbed scores (see jaxrank.gumbel_t12n); "
         f"takes a PRNG `key`.\n\n{loss_or_metric_fn.__doc__ or ''}"
     )
-    return cached_jit(perturbed)
+    return perturbed
 
 
 def segment_t12n(loss_or_metric_fn: Callable[..., Any]) -> Callable[..., Any]:

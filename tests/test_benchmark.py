@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import pytest
 
 from jaxrank import benchmark
+from jaxrank._src.eager_cache import cached_jit
 
 
 def _run_python(code, **env):
@@ -197,3 +198,18 @@ def test_plot_records_draws_a_png_with_peers_not_run(tmp_path):
     path = tmp_path / "bench.png"
     benchmark.plot_records([record, {**record, "labels": "real"}], path)
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compile_seconds_traces_a_jaxrank_function_again():
+    """The ``jax.jit`` a jaxrank function runs in is traced anew too."""
+    calls = []
+
+    @cached_jit
+    def loss(scores, labels):
+        calls.append(1)
+        return jnp.sum(scores * labels)
+
+    args = (jnp.ones((2, 3)), jnp.ones((2, 3)))
+    benchmark.compile_seconds(loss, args)
+    benchmark.compile_seconds(loss, args)
+    assert len(calls) == 2

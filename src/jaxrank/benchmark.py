@@ -285,13 +285,15 @@ def _optax_softmax():
 def compile_seconds(fn, args):
     """Seconds to trace, lower and compile ``jit(value_and_grad(fn))`` for ``args``.
 
-    ``fn`` is wrapped in a new function first, so no cache of an earlier trace or
-    compilation of it (in this process) is reused.
+    ``fn`` is wrapped in a new function first and JAX's caches are cleared, so no
+    earlier trace or compilation in this process is reused (not even of the
+    ``jax.jit`` each jaxrank loss runs in, which eager calls share).
     """
 
     def fresh(*a):
         return fn(*a)
 
+    jax.clear_caches()
     start = time.perf_counter()
     jax.jit(jax.value_and_grad(fresh)).lower(*args).compile()
     return time.perf_counter() - start

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxrank._src import checks, metrics
+from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import prepare_inputs
 from jaxrank._src.numerics import safe_divide
 from jaxrank._src.reductions import reduce_losses
@@ -81,6 +82,7 @@ def _documented(fn):
     return fn
 
 
+@cached_jit
 @_documented
 def approx_ndcg_loss(
     scores: ArrayLike,
@@ -136,6 +138,7 @@ def approx_ndcg_loss(
     )
 
 
+@cached_jit
 @_documented
 def approx_mrr_loss(
     scores: ArrayLike,

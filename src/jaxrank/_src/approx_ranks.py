@@ -39,7 +39,6 @@ These functions have the ``rank_fn`` / ``cutoff_fn`` signatures of the metrics' 
 
 from __future__ import annotations
 
-import functools
 from typing import Literal
 
 import jax
@@ -49,6 +48,7 @@ from jax.typing import ArrayLike
 
 from jaxrank._src import checks, pair_blocks, ranking
 from jaxrank._src import segments as segment_ops
+from jaxrank._src.eager_cache import cached_jit
 
 Step = Literal["sigmoid", "upper_hinge", "lower_hinge"]
 
@@ -77,7 +77,6 @@ def _block_sums(kind, temperature, rows, cols):
     return jnp.sum(jnp.where(paired, steps, jnp.zeros((), steps.dtype)), axis=-1)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _pair_step_ranks(kind, temperature, block, scores, valid, ids):
     position = lax.broadcasted_iota(jnp.int32, scores.shape, scores.ndim - 1)
     cols = (scores, valid, position, ids)
@@ -109,6 +108,7 @@ def _ranks(kind, temperature, scores, where, segments, block_size):
     return _pair_step_ranks(kind, temperature, block, scores, valid, segments)
 
 
+@cached_jit
 def approx_ranks(
     scores: ArrayLike,
     *,
@@ -152,6 +152,7 @@ def approx_ranks(
     return _ranks("sigmoid", temperature, scores, where, segments, block_size)
 
 
+@cached_jit
 def bound_ranks(
     scores: ArrayLike,
     *,
@@ -218,6 +219,7 @@ def _cutoff(kind, temperature, a, n, segments):
     return jnp.where(size > n, kept, jnp.ones((), a.dtype))
 
 
+@cached_jit
 def approx_cutoff(
     a: ArrayLike,
     *,
@@ -257,6 +259,7 @@ def approx_cutoff(
     return _cutoff("sigmoid", temperature, a, n, segments)
 
 
+@cached_jit
 def bound_cutoff(
     a: ArrayLike,
     *,

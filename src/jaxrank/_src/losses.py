@@ -70,6 +70,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxrank._src import checks, hinge_allpairs, hinge_sorted, pair_blocks, ranking
+from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import safe_divide, scale_for_temperature
@@ -221,6 +222,7 @@ def _hinge_band(scores, label_keys, valid, temperature, segments):
     )
 
 
+@cached_jit
 @_documented
 def pairwise_hinge_loss(
     scores: ArrayLike,
@@ -385,6 +387,7 @@ def _pair_term_loss(
     return _reduce_item_losses(item_losses, inputs, nonfinite, reduction)
 
 
+@cached_jit
 @_documented
 def pairwise_logistic_loss(
     scores: ArrayLike,
@@ -459,6 +462,7 @@ def pairwise_logistic_loss(
     )
 
 
+@cached_jit
 @_documented
 def pairwise_soft_zero_one_loss(
     scores: ArrayLike,
@@ -567,6 +571,7 @@ def _squared_error_item_losses(scores, labels, valid, ids) -> jax.Array:
     return jnp.where(valid, count * jnp.square(centred) + spread, zero)
 
 
+@cached_jit
 @_documented
 def pairwise_mean_squared_error(
     scores: ArrayLike,
@@ -657,6 +662,7 @@ def pairwise_mean_squared_error(
     return _reduce_item_losses(item_losses, inputs, nonfinite, reduction)
 
 
+@cached_jit
 @_documented
 def pairwise_qr_loss(
     scores: ArrayLike,
@@ -782,6 +788,7 @@ def _list_mle_losses(scores, labels, valid, temperature, ids=None):
     return -segment_totals(in_list_order, ids, valid)
 
 
+@cached_jit
 def list_mle_loss(
     scores: ArrayLike,
     labels: ArrayLike,

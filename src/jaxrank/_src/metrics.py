@@ -66,6 +66,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from jaxrank._src import checks, ranking
+from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import RankingInputs, prepare_inputs
 from jaxrank._src.numerics import safe_divide
 from jaxrank._src.ordered_pairs import ordered_pair_counts
@@ -318,6 +319,7 @@ def _dcg_terms(ranked: _Ranked, gain_fn, discount_fn, ranks=None):
     return jnp.where(valid, gains * discounts, jnp.zeros((), gains.dtype))
 
 
+@cached_jit
 @_documented
 def dcg(
     scores: ArrayLike,
@@ -375,6 +377,7 @@ def dcg(
     )
 
 
+@cached_jit
 @_documented
 def ndcg(
     scores: ArrayLike,
@@ -452,6 +455,7 @@ def _relevant(ranked: _Ranked) -> Array:
     return (inputs.valid & (inputs.labels >= 1)).astype(inputs.scores.dtype)
 
 
+@cached_jit
 @_documented
 def reciprocal_rank(
     scores: ArrayLike,
@@ -498,6 +502,7 @@ def reciprocal_rank(
     )
 
 
+@cached_jit
 @_documented
 def average_precision(
     scores: ArrayLike,
@@ -559,6 +564,7 @@ def average_precision(
     )
 
 
+@cached_jit
 @_documented
 def precision_at_k(
     scores: ArrayLike,
@@ -608,6 +614,7 @@ def precision_at_k(
     return _per_cutoff(ranked, k, cutoff_fn, value)
 
 
+@cached_jit
 @_documented
 def recall_at_k(
     scores: ArrayLike,
@@ -654,6 +661,7 @@ def recall_at_k(
     )
 
 
+@cached_jit
 @_documented
 def expected_reciprocal_rank(
     scores: ArrayLike,
@@ -724,6 +732,7 @@ def expected_reciprocal_rank(
     )
 
 
+@cached_jit
 def ordered_pair_accuracy(
     scores: ArrayLike,
     labels: ArrayLike,

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrank._src import checks
+from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import prepare_inputs
 
 
@@ -119,4 +120,4 @@ def as_optax_loss(loss_fn: Callable[..., jax.Array], **options: Any):
         f"``{getattr(loss_fn, '__name__', 'loss')}`` in the optax ranking-loss "
         "convention: one loss per list, reduced by ``reduce_fn``."
     )
-    return optax_loss
+    return cached_jit(optax_loss)

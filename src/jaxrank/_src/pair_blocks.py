@@ -277,8 +277,6 @@ def _pair_losses_bwd(term, temperature, lambda_weight, block, arrays, cotangent)
 
 
 _pair_losses.defvjp(_pair_losses_fwd, _pair_losses_bwd)
-# Compiled once per static configuration, so eager calls do not retrace the kernel.
-_jit_pair_losses = jax.jit(_pair_losses, static_argnums=(0, 1, 2, 3))
 
 
 def pair_losses(
@@ -314,7 +312,7 @@ def pair_losses(
         )
         features = tuple(lax.stop_gradient(f) for f in features)
     block = block_size_for(scores.shape, block_size)
-    return _jit_pair_losses(
+    return _pair_losses(
         term, temperature, lambda_weights, block, scores, labels, valid, features
     )
 
@@ -459,7 +457,6 @@ def _band_losses_bwd(term, temperature, chunk, arrays, cotangent):
 _band_losses.defvjp(_band_losses_fwd, _band_losses_bwd)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _segment_pair_losses(term, temperature, chunk, scores, labels, valid, ids):
     shape = scores.shape
     order, inverse, first, last = _runs(ids)

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxrank._src import checks
+from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import finite_scores, prepare_inputs
 from jaxrank._src.reductions import reduce_losses
 from jaxrank._src.segments import dense_ids, holds_nonfinite
@@ -72,6 +73,7 @@ def _sigmoid_cross_entropy(scores, labels):
     return jax.nn.relu(scores) - scores * labels + jnp.log1p(jnp.exp(-jnp.abs(scores)))
 
 
+@cached_jit
 @_documented
 def pointwise_sigmoid_loss(
     scores: ArrayLike,
@@ -122,6 +124,7 @@ def _squared_error(scores, labels):
     return jnp.square(scores - labels)
 
 
+@cached_jit
 @_documented
 def pointwise_mse_loss(
     scores: ArrayLike,

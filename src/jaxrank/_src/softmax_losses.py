@@ -35,6 +35,7 @@ from jax import lax
 from jax.typing import ArrayLike
 
 from jaxrank._src import checks, ranking, segments
+from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.metrics import default_gain_fn
 from jaxrank._src.reductions import reduce_losses
@@ -125,6 +126,7 @@ class _Prepared:
         )
 
 
+@cached_jit
 @_documented
 def softmax_loss(
     scores: ArrayLike,
@@ -191,6 +193,7 @@ def softmax_loss(
     return p.reduce(losses, counted, reduction)
 
 
+@cached_jit
 @_documented
 def poly1_softmax_loss(
     scores: ArrayLike,
@@ -289,6 +292,7 @@ def _unique_softmax_terms(scores, label_keys, valid, ids):
     return jnp.take_along_axis(terms, inverse, axis=-1)
 
 
+@cached_jit
 @_documented
 def unique_softmax_loss(
     scores: ArrayLike,

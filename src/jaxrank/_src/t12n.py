@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrank._src import approx_ranks, checks
+from jaxrank._src.eager_cache import cached_jit
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:
@@ -283,6 +284,8 @@ def gumbel_t12n(
         values = jax.vmap(lambda s: loss_or_metric_fn(s, labels, **kwargs))(noisy)
         return jnp.mean(values, axis=0)
 
+    # Jitted with its own signature; the one it shows is fn's, with `key`.
+    perturbed = cached_jit(perturbed)
     perturbed.__signature__ = _with_key(loss_or_metric_fn)
     name = getattr(loss_or_metric_fn, "__name__", "fn")
     perturbed.__name__ = perturbed.__qualname__ = f"gumbel_{name}"

@@ -302,15 +302,17 @@ def test_auto_dispatch_by_static_shape():
     # With segments: from 1024 items, whatever the batch.
     assert prefers_sorted_path((64, 1024), segmented=True)
     assert not prefers_sorted_path((1, 1023), segmented=True)
-    assert losses._hinge_kernel("auto", (1, 2**20), False) is hinge_losses_sorted
-    assert losses._hinge_kernel("auto", (256, 32), False) is losses._hinge_all_pairs
-    assert losses._hinge_kernel("sorted", (256, 32), False) is hinge_losses_sorted
-    assert losses._hinge_kernel("auto", (1, 2**20), True) is (
-        losses._hinge_by_longest_segment
-    )
-    assert losses._hinge_kernel("auto", (1, 512), True) is losses._hinge_band
-    assert losses._hinge_kernel("all_pairs", (1, 2**20), True) is losses._hinge_band
-    assert losses._hinge_kernel("sorted", (1, 8), True) is hinge_losses_sorted
+    # GPUs and TPUs: all pairs up to 4096 items and 2^29 pairs, with or without
+    # segments.
+    for segmented in (False, True):
+        on_accelerators = functools.partial(
+            prefers_sorted_path, segmented=segmented, variant="accelerator"
+        )
+        assert not on_accelerators((64, 1024))
+        assert not on_accelerators((16, 4096))
+        assert on_accelerators((64, 4096))
+        assert on_accelerators((1, 4097))
+        assert on_accelerators((1, 2**20))
 
 
 @pytest.mark.parametrize("longest", [3, losses._BAND_LONGEST_SEGMENT + 1])

@@ -273,7 +273,12 @@ def pairwise_hinge_loss(
     while every segment is short. Segment lengths are not known at trace time, so
     for rows of 1024 items or more ``"auto"`` chooses at run time (one ``lax.cond``
     on the longest segment: the pairs up to 128 items, the sorted path beyond), and
-    visits the pairs below 1024 items.
+    visits the pairs below 1024 items. These are the CPU's choices; on GPUs and TPUs
+    every kernel has a variant without long sequential loops, and ``"auto"`` visits
+    the pairs (in broadcast reductions over blocks of rows) for lists of up to 4096
+    items and up to :math:`2^{{29}}` pairs per batch, the sorted path beyond
+    (:func:`jaxrank._src.hinge_sorted.prefers_sorted_path`); the platform the
+    program is lowered for picks the variant.
 
     Args:
       {args}

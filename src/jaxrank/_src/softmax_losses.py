@@ -36,6 +36,7 @@ from jax.typing import ArrayLike
 
 from jaxrank._src import checks, ranking, segments
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
+from jaxrank._src.log_cumsum import log_cumsum_exp
 from jaxrank._src.metrics import default_gain_fn
 from jaxrank._src.reductions import reduce_losses
 from jaxrank._src.types import Reduction
@@ -263,25 +264,32 @@ def _unique_softmax_terms(scores, label_keys, valid, ids):
     :math:`O(n \log n)` time and :math:`O(n)` memory.
 
     Items sorted by (segment, ignored last, increasing label) put every lower label
-    of a segment before an item's tie group; a log-sum-exp scan restarted at each
-    segment then gives the sum over lower labels at the position before that group.
+    of a segment before an item's tie group; a running log-sum-exp restarted at each
+    segment (:func:`jaxrank._src.log_cumsum.log_cumsum_exp`, no loop) then gives the
+    sum over lower labels at the position before that group.
     """
     order = ranking.rank_order(-label_keys, valid, segments=ids)
     take = lambda x: jnp.take_along_axis(x, order, axis=-1)  # noqa: E731
     s, keys, ranked_valid = take(scores), take(label_keys), take(valid)
-    runs = jnp.zeros(s.shape, jnp.int32) if ids is None else take(ids)
-    lse = segments.run_scan(jnp.logaddexp, jnp.where(ranked_valid, s, 0.0), runs)
+    runs = None if ids is None else take(ids)
+    lse = log_cumsum_exp(jnp.where(ranked_valid, s, 0.0), runs)
     axis = s.ndim - 1
     position = lax.broadcasted_iota(jnp.int32, s.shape, axis)
-
-    def start_of(changes):
-        starts = jnp.concatenate([jnp.ones(s.shape[:-1] + (1,), bool), changes], -1)
-        return lax.cummax(jnp.where(starts, position, 0), axis=axis)
-
-    new_run = runs[..., 1:] != runs[..., :-1]
-    run_start = start_of(new_run)
-    tie_start = start_of(new_run | (keys[..., 1:] != keys[..., :-1]))
-    has_lower = ranked_valid & (tie_start > run_start)
+    first = jnp.ones(s.shape[:-1] + (1,), bool)
+    new_tie = keys[..., 1:] != keys[..., :-1]
+    if runs is not None:
+        new_run = jnp.concatenate([first, runs[..., 1:] != runs[..., :-1]], -1)
+        new_tie = new_tie | new_run[..., 1:]
+    # The first position of each item's tie group (and of its run): no constant
+    # array is scanned, so the compiler has nothing to fold.
+    tie_start = lax.cummax(
+        jnp.where(jnp.concatenate([first, new_tie], -1), position, 0), axis=axis
+    )
+    if runs is None:
+        has_lower = ranked_valid & (tie_start > 0)
+    else:
+        run_start = lax.cummax(jnp.where(new_run, position, 0), axis=axis)
+        has_lower = ranked_valid & (tie_start > run_start)
     lower = jnp.take_along_axis(lse, jnp.maximum(tie_start - 1, 0), axis=-1)
     gap = jnp.where(has_lower, lower - s, 0.0)
     terms = jnp.where(has_lower, jax.nn.softplus(gap), 0.0)

@@ -57,7 +57,9 @@ def _within_blocks(x: jax.Array, runs: jax.Array | None) -> jax.Array:
         jnp.where(summed, terms, lowest), axis=-1, keepdims=True, initial=lowest
     )
     top = lax.stop_gradient(jnp.where(jnp.isfinite(top), top, jnp.zeros((), x.dtype)))
-    total = jnp.sum(jnp.where(summed, jnp.exp(terms - top), 0), axis=-1)
+    # Masked before the exp, so that no unsummed term overflows (its cotangent, 0,
+    # would meet an infinite derivative).
+    total = jnp.sum(jnp.exp(jnp.where(summed, terms - top, lowest)), axis=-1)
     return jnp.log(total) + top[..., 0]
 
 

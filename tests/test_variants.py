@@ -14,7 +14,7 @@ import pytest
 import reference_segments as ref
 import reference_t12n
 
-from jaxrank._src import approx_ranks, log_cumsum, pair_blocks
+from jaxrank._src import approx_ranks, pair_blocks, running_totals
 from jaxrank._src.platforms import VARIANTS
 
 TERMS = {
@@ -141,12 +141,12 @@ def test_log_cumsum_exp_matches_float64(rng, n):
     # term would underflow.
     x = (rng.normal(size=(2, n)) * 100).astype(np.float32)
     runs = np.sort(rng.integers(0, 5, (2, n)), axis=-1).astype(np.int32)
-    assert log_cumsum.BLOCK == 32  # n = 1100 takes three levels
+    assert running_totals.BLOCK == 32  # n = 1100 takes three levels
     for given in (None, runs):
         ids = np.zeros_like(runs) if given is None else runs
         want = _log_cumsum_exp64(x, ids)
         got, vjp = jax.vjp(
-            lambda x, given=given: log_cumsum.log_cumsum_exp(x, given), x
+            lambda x, given=given: running_totals.log_cumsum_exp(x, given), x
         )
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-4)
         # d/dx_j sum_k g_k L_k = sum_{k >= j, same run} g_k exp(x_j - L_k).

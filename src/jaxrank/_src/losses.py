@@ -65,9 +65,17 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 from jax.typing import ArrayLike
 
-from jaxrank._src import checks, hinge_allpairs, hinge_sorted, pair_blocks, ranking
+from jaxrank._src import (
+    checks,
+    hinge_allpairs,
+    hinge_sorted,
+    pair_blocks,
+    ranking,
+    running_totals,
+)
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import safe_divide, scale_for_temperature
@@ -531,7 +539,10 @@ def _squared_error_item_losses(scores, labels, valid, ids) -> jax.Array:
         return segment_sum(x, ids)
 
     if ids is None:
-        first = valid & (jnp.cumsum(valid, axis=-1) == 1)
+        # The first valid item (the first item of a list without one).
+        position = lax.broadcasted_iota(jnp.int32, valid.shape, valid.ndim - 1)
+        index = jnp.argmax(valid, axis=-1, keepdims=True) if valid.size else 0
+        first = position == jnp.asarray(index).astype(jnp.int32)
     else:
         first = first_valid_item(ids, valid)
 
@@ -751,7 +762,7 @@ def _list_mle_losses(scores, labels, valid, temperature, ids=None):
     logits = (scores - top) / jnp.asarray(temperature, dtype)
     logits = jnp.where(ranked_valid, logits, fill)
     if ids is None:
-        tail_sums = jnp.flip(jnp.cumsum(jnp.flip(jnp.exp(logits), -1), axis=-1), -1)
+        tail_sums = running_totals.cumsum(jnp.exp(logits), reverse=True)
     else:
         tail_sums = run_scan(jnp.add, jnp.exp(logits), ranked_ids, reverse=True)
     log_probs = logits - jnp.log(tail_sums + jnp.asarray(_LIST_MLE_EPSILON, dtype))

@@ -36,9 +36,9 @@ from jax.typing import ArrayLike
 
 from jaxrank._src import checks, ranking, segments
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
-from jaxrank._src.log_cumsum import log_cumsum_exp
 from jaxrank._src.metrics import default_gain_fn
 from jaxrank._src.reductions import reduce_losses
+from jaxrank._src.running_totals import log_cumsum_exp
 from jaxrank._src.types import Reduction
 
 _ARGS = """scores: ``(..., n)`` floating scores; the last axis is the list.
@@ -265,7 +265,7 @@ def _unique_softmax_terms(scores, label_keys, valid, ids):
 
     Items sorted by (segment, ignored last, increasing label) put every lower label
     of a segment before an item's tie group; a running log-sum-exp restarted at each
-    segment (:func:`jaxrank._src.log_cumsum.log_cumsum_exp`, no loop) then gives the
+    segment (:func:`jaxrank._src.running_totals.log_cumsum_exp`, no loop) then gives the
     sum over lower labels at the position before that group.
     """
     order = ranking.rank_order(-label_keys, valid, segments=ids)

@@ -261,7 +261,8 @@ def poly1_softmax_loss(
 def _unique_softmax_terms(scores, label_keys, valid, ids):
     r"""Per item :math:`\log(1 + \sum_{j: y_j < y_i} e^{s_j - s_i})` over the valid
     items ``j`` of the item's list (segment), 0 when no label is lower, in
-    :math:`O(n \log n)` time and :math:`O(n)` memory.
+    :math:`O(n \log n)` time and :math:`O(n)` memory; in the order of the returned
+    permutation (``take_along_axis(x, order, -1)`` puts ``x`` in that order).
 
     Items sorted by (segment, ignored last, increasing label) put every lower label
     of a segment before an item's tie group; a running log-sum-exp restarted at each
@@ -292,9 +293,7 @@ def _unique_softmax_terms(scores, label_keys, valid, ids):
         has_lower = ranked_valid & (tie_start > run_start)
     lower = jnp.take_along_axis(lse, jnp.maximum(tie_start - 1, 0), axis=-1)
     gap = jnp.where(has_lower, lower - s, 0.0)
-    terms = jnp.where(has_lower, jax.nn.softplus(gap), 0.0)
-    inverse = jnp.argsort(order, axis=-1)
-    return jnp.take_along_axis(terms, inverse, axis=-1)
+    return jnp.where(has_lower, jax.nn.softplus(gap), 0.0), order
 
 
 @_documented
@@ -353,9 +352,19 @@ def unique_softmax_loss(
     if gain_fn is not None:
         checks.check_function("gain_fn", gain_fn, "None or a function")
     p = _Prepared(scores, labels, where, weights, segments)
-    terms = _unique_softmax_terms(p.scores, p.inputs.label_keys, p.valid, p.ids)
-    terms = terms * p.inputs.weights
+    factors = p.masked(p.inputs.weights)
     if gain_fn is not None:
-        terms = terms * checks.check_elementwise("gain_fn", gain_fn, p.inputs.labels)
-    losses, counted = p.totals(p.masked(terms))
+        gains = checks.check_elementwise("gain_fn", gain_fn, p.inputs.labels)
+        factors = factors * p.masked(gains)
+    ranked_terms, order = _unique_softmax_terms(
+        p.scores, p.inputs.label_keys, p.valid, p.ids
+    )
+    if p.ids is None:
+        # Summed in rank order: the factors are permuted, not the terms (whose
+        # permutation would cost a second sort, and a scatter in the gradient).
+        ranked_factors = jnp.take_along_axis(factors, order, axis=-1)
+        losses = jnp.sum(ranked_terms * ranked_factors, axis=-1)
+        return p.reduce(losses, jnp.any(p.valid, axis=-1), reduction)
+    terms = jnp.take_along_axis(ranked_terms, jnp.argsort(order, axis=-1), axis=-1)
+    losses, counted = p.totals(terms * factors)
     return p.reduce(losses, counted, reduction)

@@ -107,7 +107,7 @@ _RETURNS = (
 )
 _BLOCK_SIZE = """block_size: static number of rows per block, or None (default) to
         choose: all rows at once when the pair slab is small, blocks of rows
-        otherwise."""
+        otherwise (on GPUs and TPUs, blocks of at least 512 rows)."""
 
 
 def _documented(fn):

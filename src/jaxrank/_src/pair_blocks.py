@@ -36,6 +36,15 @@ With segments (sub-lists packed into one list), :func:`segment_pair_losses` sort
 the items by segment and visits only the pairs near the diagonal that a segment can
 hold, so the work follows the segments' pairs rather than :math:`n^2`.
 
+Both kernels are chosen per platform when the computation is lowered
+(:func:`jaxrank._src.platforms.per_platform`), with the same numbers. On a CPU the
+blocks are those measured fastest there (slabs of :data:`PAIR_BUDGET` elements; the
+band kernel's chunks one after another, each visiting only its own offsets). On GPUs
+and TPUs every step of a loop is at least one kernel launch, so the loops are short:
+blocks of at least :data:`ACCELERATOR_ROWS` rows (at most :math:`\lceil n / 512
+\rceil` steps: 8 up to 4096 items, 2048 at :math:`2^{20}`), and the band kernel's
+chunks all at once (``vmap``), :data:`BAND_GROUP` offsets per step.
+
 :math:`x_{ij}` is computed as ``(c s_i - c s_j) / (c T)`` with a power of two
 :math:`c` (:func:`jaxrank._src.numerics.temperature_scaling`): the same bits as
 ``(s_i - s_j) / T``, but no overflow of the difference for :math:`T > 1` and no
@@ -577,7 +586,8 @@ def segment_pair_losses(
     of its items' bounds, :data:`BAND_UNROLL` offsets per elementwise pass over the
     chunk (pairs outside an item's run, or with an invalid item, whose label is
     read as NaN, are masked), adding each item's terms in order of its partners'
-    positions. Time is :math:`O(n \\log n)` for the sort plus
+    positions (on GPUs and TPUs, all chunks at once and :data:`BAND_GROUP` offsets
+    per step, added in another order). Time is :math:`O(n \\log n)` for the sort plus
     :math:`O(\\sum_c b\\,L_c)` for chunks of ``b`` items whose longest run has
     :math:`L_c` items, which is :math:`O(\\sum_k n_k^2)` when segments are much
     shorter than a chunk; memory is :math:`O(n)` and the backward pass recomputes

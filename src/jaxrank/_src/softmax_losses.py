@@ -320,8 +320,9 @@ def unique_softmax_loss(
             \log \sum_{{j:\,y_j < y_i}} e^{{s_j}} - s_i\Bigr),
 
     with the gain :math:`g(y) = 2^y - 1` by default (``gain_fn=None``: no gain). An
-    item with no lower label adds 0. Computed from one sort by label and a
-    log-sum-exp scan, :math:`O(n \log n)` time and :math:`O(n)` memory per list (rax
+    item with no lower label adds 0. Computed from one sort by label and a running
+    log-sum-exp in blocks (each prefix shifted by its own largest term; no loop on
+    any platform), :math:`O(n \log n)` time and :math:`O(n)` memory per list (rax
     builds ``(n, n)`` arrays); the gradient is plain autodiff of that computation.
     Labels are compared exactly (:mod:`jaxrank.losses`), ties form no pair.
 

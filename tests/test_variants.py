@@ -135,13 +135,18 @@ def _log_cumsum_exp64(x, runs):
     return out
 
 
-@pytest.mark.parametrize("n", [1, 31, 32, 33, 1100])
-def test_log_cumsum_exp_matches_float64(rng, n):
+@pytest.mark.parametrize(
+    "n, block, dense_terms",
+    # One level; two; five levels of blocks of 4 (1100 -> 275 -> 69 -> 18 -> 5).
+    [(1, 32, 2**20), (33, 32, 0), (1100, 32, 0), (1100, 4, 0), (1100, 32, 2**20)],
+)
+def test_log_cumsum_exp_matches_float64(rng, monkeypatch, n, block, dense_terms):
+    monkeypatch.setattr(running_totals, "BLOCK", block)
+    monkeypatch.setattr(running_totals, "DENSE_TERMS", dense_terms)
     # Scores spread over +-200: a shift by anything but each prefix's own largest
     # term would underflow.
     x = (rng.normal(size=(2, n)) * 100).astype(np.float32)
     runs = np.sort(rng.integers(0, 5, (2, n)), axis=-1).astype(np.int32)
-    assert running_totals.BLOCK == 32  # n = 1100 takes three levels
     for given in (None, runs):
         ids = np.zeros_like(runs) if given is None else runs
         want = _log_cumsum_exp64(x, ids)
@@ -157,3 +162,13 @@ def test_log_cumsum_exp_matches_float64(rng, n):
         want_grad = np.einsum("...k,...kj->...j", g, weight)
         (grad,) = vjp(jnp.asarray(g, jnp.float32))
         np.testing.assert_allclose(grad, want_grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [1, 5, 128, 129, 20000])
+def test_cumsum_matches_float64(rng, n):
+    x = rng.uniform(0, 1, (2, n)).astype(np.float32)
+    for reverse in (False, True):
+        want = np.cumsum(np.asarray(x, np.float64)[..., :: -1 if reverse else 1], -1)
+        want = want[..., :: -1 if reverse else 1]
+        got = running_totals.cumsum(jnp.asarray(x), reverse=reverse)
+        np.testing.assert_allclose(got, want, rtol=2e-6)

@@ -44,6 +44,9 @@ from jax import lax
 # Items per block of the log-sum-exp: a level covers BLOCK times more items than
 # the one below it (its broadcast holds BLOCK terms per item).
 BLOCK = 32
+# Largest broadcast of the log-sum-exp done in one level, in terms: short lists (and
+# the top level of long ones) take every prefix at once, one level fewer.
+DENSE_TERMS = 2**20
 # Items per block of the sums: one product with a (SUM_BLOCK, SUM_BLOCK) matrix.
 SUM_BLOCK = 128
 
@@ -128,7 +131,7 @@ def log_cumsum_exp(x: jax.Array, runs: jax.Array | None = None) -> jax.Array:
       ``(..., n)`` running log-sum-exps, of ``x``'s dtype.
     """
     n = x.shape[-1]
-    if n <= BLOCK or x.size == 0:
+    if n <= BLOCK or x.size * n <= DENSE_TERMS:
         return _within_blocks(x, runs)
     x_blocks = _blocks(x, BLOCK)
     lowest = -jnp.inf

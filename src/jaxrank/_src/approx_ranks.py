@@ -106,8 +106,14 @@ def _ranks(kind, temperature, scores, where, segments, block_size):
     # An ignored item's score may be anything: a select keeps it out of every
     # value and gradient.
     scores = jnp.where(valid, scores.astype(dtype), jnp.zeros((), dtype))
+    return _ranks_per_platform(kind, temperature, block_size, scores, valid, segments)
+
+
+# Jitted (cached by the static options), so that eager calls do not trace again.
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _ranks_per_platform(kind, temperature, block_size, scores, valid, ids):
     kernel = functools.partial(_blocked_ranks, kind, temperature, block_size)
-    return per_platform(kernel, scores, valid, segments)
+    return per_platform(kernel, scores, valid, ids)
 
 
 def _blocked_ranks(kind, temperature, block_size, scores, valid, ids, *, variant):

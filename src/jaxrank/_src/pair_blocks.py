@@ -338,13 +338,11 @@ def pair_losses(
             lax.stop_gradient(scores), labels, valid
         )
         features = tuple(lax.stop_gradient(f) for f in features)
-    kernel = functools.partial(
-        _pair_losses_blocked, term, temperature, lambda_weights, block_size
-    )
+    options = (term, temperature, lambda_weights, block_size)
     args = (scores, labels, valid, features)
     if variant is None:
-        return per_platform(kernel, *args)
-    return kernel(*args, variant=variant)
+        return _pair_losses_per_platform(*options, *args)
+    return _pair_losses_blocked(*options, *args, variant=variant)
 
 
 def _pair_losses_blocked(
@@ -352,6 +350,13 @@ def _pair_losses_blocked(
 ):
     block = block_size_for(arrays[0].shape, block_size, variant)
     return _jit_pair_losses(term, temperature, lambda_weights, block, *arrays)
+
+
+# Jitted (cached by the static options), so that eager calls do not trace again.
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _pair_losses_per_platform(term, temperature, lambda_weights, block_size, *arrays):
+    options = (term, temperature, lambda_weights, block_size)
+    return per_platform(functools.partial(_pair_losses_blocked, *options), *arrays)
 
 
 # Items per chunk of the band kernel (at most): each chunk visits the partner offsets
@@ -614,8 +619,13 @@ def segment_pair_losses(
     if scores.size == 0:
         return jnp.zeros_like(scores)
     chunk = BAND_CHUNK if block_size is None else int(block_size)
-    kernel = functools.partial(_segment_pair_losses, term, temperature, chunk)
     args = (scores, labels, valid, segments)
     if variant is None:
-        return per_platform(kernel, *args)
-    return kernel(*args, variant=variant)
+        return _segment_pair_losses_per_platform(term, temperature, chunk, *args)
+    return _segment_pair_losses(term, temperature, chunk, *args, variant=variant)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _segment_pair_losses_per_platform(term, temperature, chunk, *arrays):
+    kernel = functools.partial(_segment_pair_losses, term, temperature, chunk)
+    return per_platform(kernel, *arrays)

@@ -19,7 +19,8 @@ summed over the valid items :math:`j` of :math:`i`'s list (and of its segment wh
 The sums run over all pairs, :math:`O(n^2)` time per list, but never hold an
 ``(n, n)`` array: the rows are split into blocks of ``b`` (the static size
 :func:`jaxrank._src.pair_blocks.block_size_for` picks, as for the pairwise losses),
-each block builds a ``(..., b, n)`` slab and reduces it, and each block is a
+each block builds a ``(..., b, n)`` slab and reduces it (on GPUs and TPUs, blocks of
+at least 512 rows, so that the loop over blocks stays short), and each block is a
 ``jax.checkpoint``, so reverse mode rebuilds the slab instead of keeping it:
 :math:`O(n b)` memory in both passes. The functions are plain JAX otherwise, so
 forward mode and higher derivatives work too.
@@ -39,6 +40,7 @@ These functions have the ``rank_fn`` / ``cutoff_fn`` signatures of the metrics' 
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import jax
@@ -49,6 +51,7 @@ from jax.typing import ArrayLike
 from jaxrank._src import checks, pair_blocks, ranking
 from jaxrank._src import segments as segment_ops
 from jaxrank._src.eager_cache import cached_jit
+from jaxrank._src.platforms import per_platform
 
 Step = Literal["sigmoid", "upper_hinge", "lower_hinge"]
 
@@ -99,13 +102,20 @@ def _ranks(kind, temperature, scores, where, segments, block_size):
     if where is not None:
         valid = checks.check_where(where, scores)
     segments = checks.check_segments(segments, scores)
-    block = pair_blocks.block_size_for(
-        scores.shape, checks.check_positive_int("block_size", block_size)
-    )
+    block_size = checks.check_positive_int("block_size", block_size)
     # An ignored item's score may be anything: a select keeps it out of every
     # value and gradient.
     scores = jnp.where(valid, scores.astype(dtype), jnp.zeros((), dtype))
-    return _pair_step_ranks(kind, temperature, block, scores, valid, segments)
+    kernel = functools.partial(_blocked_ranks, kind, temperature, block_size)
+    return per_platform(kernel, scores, valid, segments)
+
+
+def _blocked_ranks(kind, temperature, block_size, scores, valid, ids, *, variant):
+    """The ranks in blocks of rows sized for ``variant`` (a CPU's, or the fewer,
+    longer blocks of :func:`jaxrank._src.pair_blocks.block_size_for` for GPUs and
+    TPUs)."""
+    block = pair_blocks.block_size_for(scores.shape, block_size, variant)
+    return _pair_step_ranks(kind, temperature, block, scores, valid, ids)
 
 
 @cached_jit

@@ -67,9 +67,17 @@ import functools
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 from jax.typing import ArrayLike
 
-from jaxrank._src import checks, hinge_allpairs, hinge_sorted, pair_blocks, ranking
+from jaxrank._src import (
+    checks,
+    hinge_allpairs,
+    hinge_sorted,
+    pair_blocks,
+    ranking,
+    running_totals,
+)
 from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.lambda_weights import LambdaWeight
@@ -103,7 +111,7 @@ _RETURNS = (
 )
 _BLOCK_SIZE = """block_size: static number of rows per block, or None (default) to
         choose: all rows at once when the pair slab is small, blocks of rows
-        otherwise."""
+        otherwise (on GPUs and TPUs, blocks of at least 512 rows)."""
 
 
 def _documented(fn):
@@ -173,7 +181,7 @@ def _hinge_item_losses(
             scores, label_keys, valid, temperature, segments, variant=variant
         )
     if segmented:
-        return _hinge_band(scores, label_keys, valid, temperature, segments)
+        return _hinge_band(scores, label_keys, valid, temperature, segments, variant)
     if variant == "cpu":
         return hinge_allpairs.hinge_losses_allpairs(
             scores, label_keys, valid, temperature
@@ -186,6 +194,7 @@ def _hinge_item_losses(
         temperature=temperature,
         lambda_weights=None,
         block_size=None,
+        variant=variant,
     )
 
 
@@ -196,21 +205,21 @@ _BAND_LONGEST_SEGMENT = 128
 
 
 def _hinge_by_longest_segment(scores, label_keys, valid, temperature, segments):
-    """The band kernel while every segment is short, else the sorted path: one
-    ``lax.cond`` on the longest segment, so the choice follows the data (both
-    kernels are compiled)."""
+    """The band kernel while every segment is short, else the sorted path (a CPU's
+    choice): one ``lax.cond`` on the longest segment, so the choice follows the data
+    (both kernels are compiled)."""
     ids = dense_ids(segments)
     longest = jnp.max(segment_sum(jnp.ones(ids.shape, jnp.int32), ids), initial=0)
     return jax.lax.cond(
         longest <= _BAND_LONGEST_SEGMENT,
-        lambda: _hinge_band(scores, label_keys, valid, temperature, segments),
+        lambda: _hinge_band(scores, label_keys, valid, temperature, segments, "cpu"),
         lambda: hinge_sorted.hinge_losses_sorted(
             scores, label_keys, valid, temperature, segments, variant="cpu"
         ),
     )
 
 
-def _hinge_band(scores, label_keys, valid, temperature, segments):
+def _hinge_band(scores, label_keys, valid, temperature, segments, variant):
     return pair_blocks.segment_pair_losses(
         scores,
         label_keys,
@@ -219,6 +228,7 @@ def _hinge_band(scores, label_keys, valid, temperature, segments):
         pair_blocks.HINGE,
         temperature=temperature,
         block_size=None,
+        variant=variant,
     )
 
 
@@ -560,7 +570,10 @@ def _squared_error_item_losses(scores, labels, valid, ids) -> jax.Array:
         return segment_sum(x, ids)
 
     if ids is None:
-        first = valid & (jnp.cumsum(valid, axis=-1) == 1)
+        # The first valid item (the first item of a list without one).
+        position = lax.broadcasted_iota(jnp.int32, valid.shape, valid.ndim - 1)
+        index = jnp.argmax(valid, axis=-1, keepdims=True) if valid.size else 0
+        first = position == jnp.asarray(index).astype(jnp.int32)
     else:
         first = first_valid_item(ids, valid)
 
@@ -782,7 +795,7 @@ def _list_mle_losses(scores, labels, valid, temperature, ids=None):
     logits = (scores - top) / jnp.asarray(temperature, dtype)
     logits = jnp.where(ranked_valid, logits, fill)
     if ids is None:
-        tail_sums = jnp.flip(jnp.cumsum(jnp.flip(jnp.exp(logits), -1), axis=-1), -1)
+        tail_sums = running_totals.cumsum(jnp.exp(logits), reverse=True)
     else:
         tail_sums = run_scan(jnp.add, jnp.exp(logits), ranked_ids, reverse=True)
     log_probs = logits - jnp.log(tail_sums + jnp.asarray(_LIST_MLE_EPSILON, dtype))

@@ -36,6 +36,15 @@ With segments (sub-lists packed into one list), :func:`segment_pair_losses` sort
 the items by segment and visits only the pairs near the diagonal that a segment can
 hold, so the work follows the segments' pairs rather than :math:`n^2`.
 
+Both kernels are chosen per platform when the computation is lowered
+(:func:`jaxrank._src.platforms.per_platform`), with the same numbers. On a CPU the
+blocks are those measured fastest there (slabs of :data:`PAIR_BUDGET` elements; the
+band kernel's chunks one after another, each visiting only its own offsets). On GPUs
+and TPUs every step of a loop is at least one kernel launch, so the loops are short:
+blocks of at least :data:`ACCELERATOR_ROWS` rows (at most :math:`\lceil n / 512
+\rceil` steps: 8 up to 4096 items, 2048 at :math:`2^{20}`), and the band kernel's
+chunks all at once (``vmap``), :data:`BAND_GROUP` offsets per step.
+
 :math:`x_{ij}` is computed as ``(c s_i - c s_j) / (c T)`` with a power of two
 :math:`c` (:func:`jaxrank._src.numerics.temperature_scaling`): the same bits as
 ``(s_i - s_j) / T``, but no overflow of the difference for :math:`T > 1` and no
@@ -56,10 +65,15 @@ from jax import lax
 
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import divide_by_temperature, scale_for_temperature
+from jaxrank._src.platforms import Variant, per_platform
 from jaxrank._src.segments import run_bounds, segment_order
 
 # Largest pair slab, in elements, built at once by `block_size_for` (32 MiB float32).
 PAIR_BUDGET = 2**23
+# Fewest rows per block on GPUs and TPUs, whatever the budget: every block is a step
+# of a sequential loop, so a list of n items takes at most ceil(n / 512) steps (8 up
+# to 4096 items, 2048 at 2^20); the slab is a fused broadcast reduction there.
+ACCELERATOR_ROWS = 512
 
 
 class PairTerm(NamedTuple):
@@ -152,11 +166,15 @@ def quantile_term(tau: float, squared: bool) -> PairTerm:
     return PairTerm(value, slope, ordered=True, label_values=True)
 
 
-def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:
+def block_size_for(
+    shape: tuple[int, ...], block_size: int | None, variant: Variant = "cpu"
+) -> int:
     """The static row-block size for scores of ``shape``; ``>= n`` means dense.
 
     ``None`` picks the dense path when the ``(..., n, n)`` pair tensor has at most
-    :data:`PAIR_BUDGET` elements, else blocks of rows that keep each slab within it.
+    :data:`PAIR_BUDGET` elements, else blocks of rows that keep each slab within it;
+    for ``variant="accelerator"``, blocks of at least :data:`ACCELERATOR_ROWS` rows
+    (each block is one step of a sequential loop there).
     """
     n = shape[-1]
     if block_size is not None:
@@ -165,6 +183,8 @@ def block_size_for(shape: tuple[int, ...], block_size: int | None) -> int:
     for size in shape[:-1]:
         lists *= size
     rows = PAIR_BUDGET // max(lists * n, 1)
+    if variant == "accelerator":
+        rows = max(rows, ACCELERATOR_ROWS)
     return max(n, 1) if rows >= n else max(rows, 1)
 
 
@@ -288,6 +308,7 @@ def pair_losses(
     temperature: float,
     lambda_weights: LambdaWeight | None,
     block_size: int | None,
+    variant: Variant | None = None,
 ) -> jax.Array:
     """Unweighted per-item losses ``(..., n)`` of ``term`` (module docstring).
 
@@ -298,7 +319,11 @@ def pair_losses(
       term: the pair term.
       temperature: static Python float > 0.
       lambda_weights: optional lambda weights, held constant under differentiation.
-      block_size: static rows per block, or None to choose from the shape.
+      block_size: static rows per block, or None to choose from the shape and the
+        platform (:func:`block_size_for`).
+      variant: None to choose the block size for the platform the computation is
+        lowered for (:func:`jaxrank._src.platforms.per_platform`), or
+        ``"cpu"``/``"accelerator"`` to force one (tests).
 
     Returns:
       ``(..., n)`` per-item losses, 0 for invalid items; reverse-mode differentiable
@@ -311,10 +336,18 @@ def pair_losses(
             lax.stop_gradient(scores), labels, valid
         )
         features = tuple(lax.stop_gradient(f) for f in features)
-    block = block_size_for(scores.shape, block_size)
-    return _pair_losses(
-        term, temperature, lambda_weights, block, scores, labels, valid, features
-    )
+    options = (term, temperature, lambda_weights, block_size)
+    args = (scores, labels, valid, features)
+    if variant is None:
+        return per_platform(functools.partial(_pair_losses_blocked, *options), *args)
+    return _pair_losses_blocked(*options, *args, variant=variant)
+
+
+def _pair_losses_blocked(
+    term, temperature, lambda_weights, block_size, *arrays, variant
+):
+    block = block_size_for(arrays[0].shape, block_size, variant)
+    return _pair_losses(term, temperature, lambda_weights, block, *arrays)
 
 
 # Items per chunk of the band kernel (at most): each chunk visits the partner offsets
@@ -326,6 +359,9 @@ BAND_CHUNK = 8192
 # times slower; 32 runs the packed hinge some 10-15% faster than 16 but compiles a
 # third slower).
 BAND_UNROLL = 16
+# Partner offsets per step on GPUs and TPUs: one (chunk, 64) slab gathered from the
+# partner window and reduced, so a segment of L items takes about 2 L / 64 steps.
+BAND_GROUP = 64
 
 
 def _ceil_div(a, b):
@@ -388,25 +424,57 @@ def _over_offsets(pair_sum, rows, partners, begin, first, last):
     return lax.fori_loop(0, steps, body, jnp.zeros(chunk, rows[0].dtype))
 
 
-def _over_chunks(fn, per_item, first, last, chunk):
+def _over_offset_groups(pair_sum, rows, partners, begin, first, last):
+    """:func:`_over_offsets` for GPUs and TPUs: :data:`BAND_GROUP` offsets per step,
+    as one ``(chunk, BAND_GROUP)`` slab gathered from the partner window and summed
+    over its offsets (so fewer, wider steps; the terms are added in another order)."""
+    chunk = first.shape[0]
+    lowest = jnp.min(first)
+    slab = (chunk, BAND_GROUP)
+    d = lax.broadcasted_iota(jnp.int32, slab, 1)
+    index = lax.broadcasted_iota(jnp.int32, slab, 0) + d
+    row_slab = tuple(a[:, None] for a in rows)
+
+    def body(step, acc):
+        offset = lowest + step * BAND_GROUP
+        cols = tuple(
+            lax.dynamic_slice_in_dim(a, begin + offset, chunk + BAND_GROUP - 1)[index]
+            for a in partners
+        )
+        in_run = (first[:, None] - offset <= d) & (d <= last[:, None] - offset)
+        return acc + jnp.sum(pair_sum(row_slab, cols, in_run), axis=-1)
+
+    steps = _ceil_div(jnp.max(last) - lowest + 1, BAND_GROUP)
+    return lax.fori_loop(0, steps, body, jnp.zeros(chunk, rows[0].dtype))
+
+
+def _over_chunks(fn, per_item, first, last, chunk, variant):
     """``fn(rows, begin, first, last)`` for every chunk of ``chunk`` items, rows
     being the chunk's part of each ``per_item`` array and ``begin`` the position of
-    its first item in the arrays padded by :func:`_for_partners`; concatenated."""
+    its first item in the arrays padded by :func:`_for_partners`; concatenated.
+
+    On a CPU the chunks run one after another (``lax.map``, and each chunk visits
+    only the offsets it needs, with :func:`_over_offsets`); on GPUs and TPUs all
+    at once (``vmap``, with :func:`_over_offset_groups`: one loop whose steps cover
+    the longest run of any chunk)."""
     num_chunks = first.shape[0] // chunk
     begins = chunk + jnp.arange(num_chunks, dtype=jnp.int32) * chunk
     blocks = jax.tree.map(lambda a: a.reshape(num_chunks, chunk), per_item)
     bounds = (first.reshape(num_chunks, chunk), last.reshape(num_chunks, chunk))
-    return lax.map(lambda a: fn(*a), (blocks, begins, *bounds)).reshape(-1)
+    if variant == "cpu":
+        return lax.map(lambda a: fn(_over_offsets, *a), (blocks, begins, *bounds))
+    return jax.vmap(functools.partial(fn, _over_offset_groups))(blocks, begins, *bounds)
 
 
 def _for_partners(x, chunk):
-    """``x`` padded with ``chunk`` NaN items before and ``chunk + BAND_UNROLL``
+    """``x`` padded with ``chunk`` NaN items before and ``chunk +`` the widest step
     after, so that every partner window of every chunk lies inside (a NaN label
     makes no pair ordered)."""
-    return jnp.pad(x, (chunk, chunk + BAND_UNROLL), constant_values=jnp.nan)
+    after = chunk + max(BAND_UNROLL, BAND_GROUP)
+    return jnp.pad(x, (chunk, after), constant_values=jnp.nan)
 
 
-def _band_terms(term, temperature, chunk, scores, labels, first, last):
+def _band_terms(term, temperature, chunk, variant, scores, labels, first, last):
     scaled, scaled_temperature = scale_for_temperature(scores, temperature)
     partners = (_for_partners(scaled, chunk), _for_partners(labels, chunk))
     zero = jnp.zeros((), scaled.dtype)
@@ -415,22 +483,25 @@ def _band_terms(term, temperature, chunk, scores, labels, first, last):
         x, dy, ordered = _ordered_pair(scaled_temperature, rows, cols)
         return jnp.where(ordered & in_run, term.value(x, dy), zero)
 
-    def chunk_losses(rows, begin, first, last):
-        return _over_offsets(pair_sum, rows, partners, begin, first, last)
+    def chunk_losses(over, rows, begin, first, last):
+        return over(pair_sum, rows, partners, begin, first, last)
 
-    return _over_chunks(chunk_losses, (scaled, labels), first, last, chunk)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
-def _band_losses(term, temperature, chunk, scores, labels, first, last):
-    return _band_terms(term, temperature, chunk, scores, labels, first, last)
+    per_item = (scaled, labels)
+    return _over_chunks(chunk_losses, per_item, first, last, chunk, variant)
 
 
-def _band_losses_fwd(term, temperature, chunk, *arrays):
-    return _band_losses(term, temperature, chunk, *arrays), arrays
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
+def _band_losses(term, temperature, chunk, variant, scores, labels, first, last):
+    return _band_terms(
+        term, temperature, chunk, variant, scores, labels, first, last
+    ).reshape(-1)
 
 
-def _band_losses_bwd(term, temperature, chunk, arrays, cotangent):
+def _band_losses_fwd(term, temperature, chunk, variant, *arrays):
+    return _band_losses(term, temperature, chunk, variant, *arrays), arrays
+
+
+def _band_losses_bwd(term, temperature, chunk, variant, arrays, cotangent):
     scores, labels, first, last = arrays
     scaled, scaled_temperature = scale_for_temperature(scores, temperature)
     cotangent = cotangent.astype(scaled.dtype)
@@ -446,18 +517,20 @@ def _band_losses_bwd(term, temperature, chunk, arrays, cotangent):
         as_second = jnp.where(ordered & in_run, term.slope(x, dy) * cols[2], zero)
         return as_first - as_second
 
-    def chunk_slopes(rows, begin, first, last):
-        return _over_offsets(pair_sum, rows, partners, begin, first, last)
+    def chunk_slopes(over, rows, begin, first, last):
+        return over(pair_sum, rows, partners, begin, first, last)
 
-    grad = _over_chunks(chunk_slopes, per_item, first, last, chunk)
-    grad = divide_by_temperature(grad, temperature)
+    grad = _over_chunks(chunk_slopes, per_item, first, last, chunk, variant)
+    grad = divide_by_temperature(grad.reshape(-1), temperature)
     return grad.astype(scores.dtype), None, None, None
 
 
 _band_losses.defvjp(_band_losses_fwd, _band_losses_bwd)
 
 
-def _segment_pair_losses(term, temperature, chunk, scores, labels, valid, ids):
+def _segment_pair_losses(
+    term, temperature, chunk, scores, labels, valid, ids, *, variant
+):
     shape = scores.shape
     order, inverse, first, last = _runs(ids)
     count = first.shape[0]
@@ -475,6 +548,7 @@ def _segment_pair_losses(term, temperature, chunk, scores, labels, valid, ids):
         term,
         temperature,
         chunk,
+        variant,
         flat_sorted(scores),
         # Invalid items' labels are NaN: no comparison makes their pairs ordered.
         flat_sorted(jnp.where(valid, labels, jnp.nan)),
@@ -494,6 +568,7 @@ def segment_pair_losses(
     *,
     temperature: float,
     block_size: int | None,
+    variant: Variant | None = None,
 ) -> jax.Array:
     """Per-item losses ``(..., n)`` of ``term`` over the pairs within each segment.
 
@@ -506,7 +581,8 @@ def segment_pair_losses(
     of its items' bounds, :data:`BAND_UNROLL` offsets per elementwise pass over the
     chunk (pairs outside an item's run, or with an invalid item, whose label is
     read as NaN, are masked), adding each item's terms in order of its partners'
-    positions. Time is :math:`O(n \\log n)` for the sort plus
+    positions (on GPUs and TPUs, all chunks at once and :data:`BAND_GROUP` offsets
+    per step, added in another order). Time is :math:`O(n \\log n)` for the sort plus
     :math:`O(\\sum_c b\\,L_c)` for chunks of ``b`` items whose longest run has
     :math:`L_c` items, which is :math:`O(\\sum_k n_k^2)` when segments are much
     shorter than a chunk; memory is :math:`O(n)` and the backward pass recomputes
@@ -520,6 +596,8 @@ def segment_pair_losses(
       temperature: static Python float > 0.
       block_size: static items per chunk (at most), or None for
         :data:`BAND_CHUNK`.
+      variant: None for the kernel of the platform the computation is lowered
+        for, or ``"cpu"``/``"accelerator"`` to force one (tests).
 
     Returns:
       ``(..., n)`` per-item losses, 0 for invalid items; reverse-mode differentiable
@@ -531,6 +609,8 @@ def segment_pair_losses(
     if scores.size == 0:
         return jnp.zeros_like(scores)
     chunk = BAND_CHUNK if block_size is None else int(block_size)
-    return _segment_pair_losses(
-        term, temperature, chunk, scores, labels, valid, segments
-    )
+    args = (scores, labels, valid, segments)
+    kernel = functools.partial(_segment_pair_losses, term, temperature, chunk)
+    if variant is None:
+        return per_platform(kernel, *args)
+    return kernel(*args, variant=variant)

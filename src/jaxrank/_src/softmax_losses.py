@@ -39,6 +39,7 @@ from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.metrics import default_gain_fn
 from jaxrank._src.reductions import reduce_losses
+from jaxrank._src.running_totals import log_cumsum_exp
 from jaxrank._src.types import Reduction
 
 _ARGS = """scores: ``(..., n)`` floating scores; the last axis is the list.
@@ -263,33 +264,39 @@ def poly1_softmax_loss(
 def _unique_softmax_terms(scores, label_keys, valid, ids):
     r"""Per item :math:`\log(1 + \sum_{j: y_j < y_i} e^{s_j - s_i})` over the valid
     items ``j`` of the item's list (segment), 0 when no label is lower, in
-    :math:`O(n \log n)` time and :math:`O(n)` memory.
+    :math:`O(n \log n)` time and :math:`O(n)` memory; in the order of the returned
+    permutation (``take_along_axis(x, order, -1)`` puts ``x`` in that order).
 
     Items sorted by (segment, ignored last, increasing label) put every lower label
-    of a segment before an item's tie group; a log-sum-exp scan restarted at each
-    segment then gives the sum over lower labels at the position before that group.
+    of a segment before an item's tie group; a running log-sum-exp restarted at each
+    segment (:func:`jaxrank._src.running_totals.log_cumsum_exp`, no loop) then gives the
+    sum over lower labels at the position before that group.
     """
     order = ranking.rank_order(-label_keys, valid, segments=ids)
     take = lambda x: jnp.take_along_axis(x, order, axis=-1)  # noqa: E731
     s, keys, ranked_valid = take(scores), take(label_keys), take(valid)
-    runs = jnp.zeros(s.shape, jnp.int32) if ids is None else take(ids)
-    lse = segments.run_scan(jnp.logaddexp, jnp.where(ranked_valid, s, 0.0), runs)
+    runs = None if ids is None else take(ids)
+    lse = log_cumsum_exp(jnp.where(ranked_valid, s, 0.0), runs)
     axis = s.ndim - 1
     position = lax.broadcasted_iota(jnp.int32, s.shape, axis)
-
-    def start_of(changes):
-        starts = jnp.concatenate([jnp.ones(s.shape[:-1] + (1,), bool), changes], -1)
-        return lax.cummax(jnp.where(starts, position, 0), axis=axis)
-
-    new_run = runs[..., 1:] != runs[..., :-1]
-    run_start = start_of(new_run)
-    tie_start = start_of(new_run | (keys[..., 1:] != keys[..., :-1]))
-    has_lower = ranked_valid & (tie_start > run_start)
+    first = jnp.ones(s.shape[:-1] + (1,), bool)
+    new_tie = keys[..., 1:] != keys[..., :-1]
+    if runs is not None:
+        new_run = jnp.concatenate([first, runs[..., 1:] != runs[..., :-1]], -1)
+        new_tie = new_tie | new_run[..., 1:]
+    # The first position of each item's tie group (and of its run): no constant
+    # array is scanned, so the compiler has nothing to fold.
+    tie_start = lax.cummax(
+        jnp.where(jnp.concatenate([first, new_tie], -1), position, 0), axis=axis
+    )
+    if runs is None:
+        has_lower = ranked_valid & (tie_start > 0)
+    else:
+        run_start = lax.cummax(jnp.where(new_run, position, 0), axis=axis)
+        has_lower = ranked_valid & (tie_start > run_start)
     lower = jnp.take_along_axis(lse, jnp.maximum(tie_start - 1, 0), axis=-1)
     gap = jnp.where(has_lower, lower - s, 0.0)
-    terms = jnp.where(has_lower, jax.nn.softplus(gap), 0.0)
-    inverse = jnp.argsort(order, axis=-1)
-    return jnp.take_along_axis(terms, inverse, axis=-1)
+    return jnp.where(has_lower, jax.nn.softplus(gap), 0.0), order
 
 
 @cached_jit
@@ -317,8 +324,9 @@ def unique_softmax_loss(
             \log \sum_{{j:\,y_j < y_i}} e^{{s_j}} - s_i\Bigr),
 
     with the gain :math:`g(y) = 2^y - 1` by default (``gain_fn=None``: no gain). An
-    item with no lower label adds 0. Computed from one sort by label and a
-    log-sum-exp scan, :math:`O(n \log n)` time and :math:`O(n)` memory per list (rax
+    item with no lower label adds 0. Computed from one sort by label and a running
+    log-sum-exp in blocks (each prefix shifted by its own largest term; no loop on
+    any platform), :math:`O(n \log n)` time and :math:`O(n)` memory per list (rax
     builds ``(n, n)`` arrays); the gradient is plain autodiff of that computation.
     Labels are compared exactly (:mod:`jaxrank.losses`), ties form no pair.
 
@@ -349,9 +357,19 @@ def unique_softmax_loss(
     if gain_fn is not None:
         checks.check_function("gain_fn", gain_fn, "None or a function")
     p = _Prepared(scores, labels, where, weights, segments)
-    terms = _unique_softmax_terms(p.scores, p.inputs.label_keys, p.valid, p.ids)
-    terms = terms * p.inputs.weights
+    factors = p.masked(p.inputs.weights)
     if gain_fn is not None:
-        terms = terms * checks.check_elementwise("gain_fn", gain_fn, p.inputs.labels)
-    losses, counted = p.totals(p.masked(terms))
+        gains = checks.check_elementwise("gain_fn", gain_fn, p.inputs.labels)
+        factors = factors * p.masked(gains)
+    ranked_terms, order = _unique_softmax_terms(
+        p.scores, p.inputs.label_keys, p.valid, p.ids
+    )
+    if p.ids is None:
+        # Summed in rank order: the factors are permuted, not the terms (whose
+        # permutation would cost a second sort, and a scatter in the gradient).
+        ranked_factors = jnp.take_along_axis(factors, order, axis=-1)
+        losses = jnp.sum(ranked_terms * ranked_factors, axis=-1)
+        return p.reduce(losses, jnp.any(p.valid, axis=-1), reduction)
+    terms = jnp.take_along_axis(ranked_terms, jnp.argsort(order, axis=-1), axis=-1)
+    losses, counted = p.totals(terms * factors)
     return p.reduce(losses, counted, reduction)

@@ -56,9 +56,10 @@ Conventions shared by every loss:
   (for the hinge, logistic and soft zero-one losses) or plain autodiff of
   :math:`O(n)` computations (squared error, ListMLE). ``custom_vjp`` rules out
   forward mode (``jax.jvp``, ``jax.jacfwd``) for the first three; use reverse mode.
-  Second derivatives: reverse over reverse (``jax.jacrev(jax.grad(f))``) works for
-  every loss; ``jax.hessian`` (forward over reverse) works for the hinge, the squared
-  error and ListMLE, and raises for the logistic and soft zero-one losses.
+  Second derivatives work for every loss, reverse over reverse
+  (``jax.jacrev(jax.grad(f))``) and ``jax.hessian`` (forward over reverse: the
+  backward rules are ordinary JAX code, and the forward rules call no
+  ``custom_vjp`` function).
 """
 
 from __future__ import annotations

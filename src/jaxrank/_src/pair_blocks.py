@@ -250,8 +250,7 @@ def from_blocks(x: jax.Array, n: int) -> jax.Array:
     return x.reshape(x.shape[:-2] + (-1,))[..., :n]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
-def _pair_losses(
+def _pair_loss_values(
     term, temperature, lambda_weight, block, scores, labels, valid, features
 ):
     scaled, temperature = scale_for_temperature(scores, temperature)
@@ -265,8 +264,13 @@ def _pair_losses(
     return from_blocks(losses, scores.shape[-1])
 
 
+# The forward rules call the plain functions, not the custom_vjp ones: forward mode
+# over the gradient (jax.hessian) then differentiates ordinary code.
+_pair_losses = jax.custom_vjp(_pair_loss_values, nondiff_argnums=(0, 1, 2, 3))
+
+
 def _pair_losses_fwd(term, temperature, lambda_weight, block, *arrays):
-    losses = _pair_losses(term, temperature, lambda_weight, block, *arrays)
+    losses = _pair_loss_values(term, temperature, lambda_weight, block, *arrays)
     return losses, arrays
 
 
@@ -490,15 +494,17 @@ def _band_terms(term, temperature, chunk, variant, scores, labels, first, last):
     return _over_chunks(chunk_losses, per_item, first, last, chunk, variant)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
-def _band_losses(term, temperature, chunk, variant, scores, labels, first, last):
+def _band_loss_values(term, temperature, chunk, variant, scores, labels, first, last):
     return _band_terms(
         term, temperature, chunk, variant, scores, labels, first, last
     ).reshape(-1)
 
 
+_band_losses = jax.custom_vjp(_band_loss_values, nondiff_argnums=(0, 1, 2, 3))
+
+
 def _band_losses_fwd(term, temperature, chunk, variant, *arrays):
-    return _band_losses(term, temperature, chunk, variant, *arrays), arrays
+    return _band_loss_values(term, temperature, chunk, variant, *arrays), arrays
 
 
 def _band_losses_bwd(term, temperature, chunk, variant, arrays, cotangent):

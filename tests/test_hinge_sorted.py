@@ -69,7 +69,7 @@ SCORE_KINDS = {
 }
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
     labels_kind=st.sampled_from(sorted(LABEL_KINDS)),
@@ -528,7 +528,7 @@ def _check_agreement(scores, labels, where, cotangent, temperature, variant="cpu
 N_AGREE = 2000
 
 
-@settings(max_examples=24, deadline=None)
+@settings(max_examples=16, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
     magnitude=st.sampled_from([1.0, 1e6, 1e12, 1e16, 1e30, 1e38 / 4]),
@@ -758,7 +758,7 @@ def test_segments_equal_separate_lists_and_band_exactly(contiguous, max_label):
         np.testing.assert_array_equal(a[0], b[0])
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
     magnitude=st.sampled_from([1.0, 1e6, 1e16, 1e38 / 4]),

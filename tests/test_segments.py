@@ -29,7 +29,7 @@ def _first_appearance_numbers(row):
     return [seen.index(value) for value in row]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(_rows())
 def test_dense_ids_number_segments_by_first_item(arrays):
     ids, _, _ = arrays
@@ -38,7 +38,7 @@ def test_dense_ids_number_segments_by_first_item(arrays):
         assert list(got_row) == _first_appearance_numbers(list(row))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(_rows())
 def test_per_segment_reductions_and_first_item(arrays):
     ids, keys, valid = arrays
@@ -54,7 +54,7 @@ def test_per_segment_reductions_and_first_item(arrays):
         assert first[b, i] == (valid[b, i] and not earlier_valid.any())
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(_rows())
 def test_ranks_count_within_each_segment(arrays):
     ids, keys, valid = arrays

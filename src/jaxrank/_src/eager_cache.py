@@ -30,6 +30,7 @@ imposes, so a result never depends on a setting other than the one in force.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import inspect
 import warnings
@@ -174,6 +175,8 @@ def cached_jit(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        if _uncached.get():
+            return fn(*args, **kwargs)
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError:  # Python's own message for a wrong call
@@ -194,3 +197,19 @@ def cached_jit(fn: F) -> F:
                 warnings.warn(caught.message, stacklevel=2)
 
     return wrapper
+
+
+_uncached = contextvars.ContextVar("jaxrank_uncached", default=False)
+
+
+@contextlib.contextmanager
+def uncached():
+    """Within the block, every :func:`cached_jit` function runs as written (traced
+    inline into the caller's trace): how the benchmark times a compilation that
+    reuses no earlier trace, without clearing JAX's caches (which is not safe in a
+    process that goes on running)."""
+    token = _uncached.set(True)
+    try:
+        yield
+    finally:
+        _uncached.reset(token)

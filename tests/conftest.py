@@ -5,11 +5,11 @@ import os
 # keras picks its backend at import time; set it before any test module imports keras.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-# Most of the suite's time is XLA compiling small programs, and most of that is LLVM
+# Most of the suite's time is XLA compiling small programs, and much of that is LLVM
 # optimising the generated machine code. The tests check numbers, not speed, so
-# LLVM's optimisation level is 0 (the suite takes about a quarter less time): XLA's own passes,
-# which decide the arithmetic (fusion, algebraic simplification, x / T as
-# x * (1 / T)), run as always, and LLVM reorders no float operation at any level.
+# LLVM's optimisation level is 0 (the suite takes about a quarter less time): XLA's
+# own passes, which decide the arithmetic (fusion, algebraic simplification, x / T
+# as x * (1 / T)), run as always, and LLVM reorders no float operation at any level.
 # The benchmark, the examples and `make demo` keep the default; a level already set
 # in XLA_FLAGS wins.
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):

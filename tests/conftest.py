@@ -25,6 +25,16 @@ import pytest  # noqa: E402
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drops JAX's caches after each test module. Every compiled CPU program that a
+    cache keeps alive holds a few memory mappings, and a worker that runs a few
+    thousand tests would otherwise reach the kernel's limit on them
+    (``vm.max_map_count``, 65530), where compiling crashes."""
+    yield
+    jax.clear_caches()
+
+
 @pytest.fixture
 def rng():
     """A fresh, seeded NumPy generator per test."""

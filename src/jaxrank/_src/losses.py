@@ -287,9 +287,8 @@ def pairwise_hinge_loss(
     visits the pairs below 1024 items. These are the CPU's choices; on GPUs and TPUs
     every kernel has a variant without long sequential loops, and ``"auto"`` visits
     the pairs (in broadcast reductions over blocks of rows) for lists of up to 4096
-    items and up to :math:`2^{{29}}` pairs per batch, the sorted path beyond
-    (:func:`jaxrank._src.hinge_sorted.prefers_sorted_path`); the platform the
-    program is lowered for picks the variant.
+    items and up to :math:`2^{{29}}` pairs per batch, the sorted path beyond; the
+    platform the program is lowered for picks the variant.
 
     Args:
       {args}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
@@ -21,7 +22,7 @@ from jax.test_util import check_grads
 import jaxrank
 import reference
 import reference_sorted
-from jaxrank._src import hinge_sorted, losses
+from jaxrank._src import eager_cache, hinge_sorted, losses
 from jaxrank._src.hinge_allpairs import hinge_losses_allpairs
 from jaxrank._src.hinge_sorted import hinge_losses_sorted, prefers_sorted_path
 from jaxrank._src.platforms import VARIANTS, forced_variant
@@ -292,6 +293,35 @@ def test_no_retracing_across_calls():
         )
     with pytest.raises(AssertionError):  # a new shape does trace again
         step(jnp.zeros((3, 65)), jnp.zeros((3, 65)))
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_forward_traced_once_per_gradient(monkeypatch, cached):
+    # jax.custom_vjp traces its function and its forward rule: the second must
+    # reuse the first's trace, in and out of the eager cache's jit.
+    traced = []
+
+    def counting(*args, **kwargs):
+        traced.append(args[-1])
+        return forward(*args, **kwargs)
+
+    forward = hinge_sorted._forward
+    monkeypatch.setattr(hinge_sorted, "_forward", counting)
+    n = 37 + cached  # shapes no other test traced
+    s = jnp.asarray(np.random.default_rng(7).normal(size=(2, n)), jnp.float32)
+    y = jnp.asarray(np.arange(2 * n).reshape(2, n) % 3, jnp.float32)
+    step = jax.jit(
+        jax.value_and_grad(lambda s: jaxrank.pairwise_hinge_loss(s, y, method="sorted"))
+    )
+    cache = contextlib.nullcontext() if cached else eager_cache.uncached()
+    with forced_variant("cpu"), cache:
+        value, grad = step(s)
+    assert traced == ["cpu"]
+    expected = jax.value_and_grad(
+        lambda s: jaxrank.pairwise_hinge_loss(s, y, method="all_pairs")
+    )(s)
+    np.testing.assert_allclose(value, expected[0], rtol=1e-6)
+    np.testing.assert_allclose(grad, expected[1], rtol=1e-6, atol=1e-6)
 
 
 def test_auto_dispatch_by_static_shape():

@@ -1188,6 +1188,17 @@ def _hinge_losses_sorted(scores, labels, valid, segments, temperature, variant):
 
 
 def _hinge_losses_sorted_fwd(scores, labels, valid, segments, temperature, variant):
+    # A jax.custom_vjp traces both its function and its forward rule, the second
+    # time (under a jit's linearisation) with the abstract mesh set: named in both,
+    # the jit's trace cache hands the second the first's trace.
+    with jax.sharding.use_abstract_mesh(jax.sharding.get_abstract_mesh()):
+        return _forward_traced_once(
+            scores, labels, valid, segments, temperature, variant
+        )
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _forward_traced_once(scores, labels, valid, segments, temperature, variant):
     chex.assert_equal_shape([scores, labels, valid])
     chex.assert_type([scores, labels, valid], [scores.dtype, scores.dtype, bool])
     if segments is not None:

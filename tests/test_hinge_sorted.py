@@ -324,6 +324,57 @@ def test_forward_traced_once_per_gradient(monkeypatch, cached):
     np.testing.assert_allclose(grad, expected[1], rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("weights_shape", "reduction", "general"),
+    [
+        (None, "sum", False),
+        ((), "mean", False),
+        ((3,), "sum_over_batch_size", False),
+        ((3, 1), "mean_with_sample_weight", False),
+        ((3, 40), "sum", True),
+        ((40,), "sum", True),
+        (None, "none", True),
+    ],
+)
+def test_backward_pass_compiled_for_the_cotangents_the_reduction_gives(
+    monkeypatch, weights_shape, reduction, general
+):
+    # Without per-item weights a reduced loss gives every valid item of a list (of a
+    # segment) one cotangent, and only the O(n) backward pass is compiled; its
+    # gradient is the all-pairs kernel's, a segment with a NaN score included.
+    traced = []
+
+    def counting(*args, **kwargs):
+        traced.append(True)
+        return backward(*args, **kwargs)
+
+    backward = hinge_sorted._backward_list
+    monkeypatch.setattr(hinge_sorted, "_backward_list", counting)
+    rng = np.random.default_rng(8)
+    s = rng.normal(size=(3, 40)).astype(np.float32)
+    s[1, 3] = np.nan
+    y = rng.integers(-1, 4, size=(3, 40)).astype(np.float32)
+    segments = np.repeat(np.arange(4), 10)[None].repeat(3, axis=0)
+    w = None if weights_shape is None else rng.random(weights_shape) + 0.5
+
+    def loss(s, method):
+        out = jaxrank.pairwise_hinge_loss(
+            s, y, weights=w, segments=segments, reduction=reduction, method=method
+        )
+        return jnp.sum(
+            jnp.where(
+                jnp.isnan(out), 0.0, out * (1 + jnp.arange(out.size).reshape(out.shape))
+            )
+        )
+
+    with eager_cache.uncached():
+        got = jax.jit(jax.grad(loss), static_argnums=1)(s, "sorted")
+    assert bool(traced) == general
+    expected = jax.grad(loss)(s, "all_pairs")
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert np.all(got[1, :10] == 0)  # the segment holding the NaN
+
+
 def test_auto_dispatch_by_static_shape():
     assert not prefers_sorted_path((256, 32))
     assert not prefers_sorted_path((1, 64))

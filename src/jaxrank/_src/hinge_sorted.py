@@ -85,7 +85,10 @@ histogram of ``p``), restricted to higher keys. The forward pass also counts the
 :math:`D_k`, with a few more table reads on the same passes, so that when every valid
 item of a list has the same cotangent :math:`g` (every reduction without per-item
 weights) the backward pass is the :math:`O(n)` map
-:math:`g (D_k - C_k) / T`. For other cotangents (a ``lax.cond`` on the values) it
+:math:`g (D_k - C_k) / T` (with segments, a cotangent equal within each segment
+suffices). A caller that knows this holds says so (``uniform_cotangent=True``, what
+the public loss passes when it reduces without per-item weights), and only that map
+is compiled. For other cotangents (a ``lax.cond`` on the values) it
 reuses the saved permutation: the prefix ``[0, e_k)``, read backwards with
 complemented keys, is the same suffix query over the cotangents, with plain (not
 anchored) sums (under ``vmap`` of the loss, the ``lax.cond`` becomes a select and both
@@ -1150,7 +1153,14 @@ def _forward(scores, labels, valid, segments, temperature, variant):
 
 
 def hinge_losses_sorted(
-    scores, labels, valid, temperature, segments=None, *, variant="cpu"
+    scores,
+    labels,
+    valid,
+    temperature,
+    segments=None,
+    *,
+    variant="cpu",
+    uniform_cotangent=False,
 ):
     """Per-item pairwise hinge losses in :math:`O(n \\log n)` (module docstring).
 
@@ -1162,7 +1172,10 @@ def hinge_losses_sorted(
     ``"cpu"`` (lane-parallel sequential scans and a two-round search) or
     ``"accelerator"`` (parallel scans: only the margin search's halvings and the
     wavelet levels or key passes loop; :mod:`jaxrank._src.platforms`); both give
-    numbers within the precision rule.
+    numbers within the precision rule. ``uniform_cotangent`` (static) promises that
+    every cotangent the losses will get is equal over the valid items of each list
+    (of each segment, with segments): the backward pass is then compiled for that
+    case alone (module docstring); otherwise it checks at run time.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -1177,17 +1190,24 @@ def hinge_losses_sorted(
       Array([[3. , 0. , 0. , 0. ],
              [0. , 0.2, 0. , 0. ]], dtype=float32)
     """
-    return _hinge_losses_sorted(scores, labels, valid, segments, temperature, variant)
+    return _hinge_losses_sorted(
+        scores, labels, valid, segments, temperature, variant, uniform_cotangent
+    )
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5))
-def _hinge_losses_sorted(scores, labels, valid, segments, temperature, variant):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6))
+def _hinge_losses_sorted(
+    scores, labels, valid, segments, temperature, variant, uniform
+):
     return _hinge_losses_sorted_fwd(
-        scores, labels, valid, segments, temperature, variant
+        scores, labels, valid, segments, temperature, variant, uniform
     )[0]
 
 
-def _hinge_losses_sorted_fwd(scores, labels, valid, segments, temperature, variant):
+def _hinge_losses_sorted_fwd(
+    scores, labels, valid, segments, temperature, variant, uniform
+):
+    del uniform  # an option of the backward pass
     # A jax.custom_vjp traces both its function and its forward rule, the second
     # time (under a jit's linearisation) with the abstract mesh set: named in both,
     # the jit's trace cache hands the second the first's trace.
@@ -1209,7 +1229,7 @@ def _forward_traced_once(scores, labels, valid, segments, temperature, variant):
     return _forward(scores, labels, valid, segments, temperature, variant)
 
 
-def _hinge_losses_sorted_bwd(temperature, variant, residuals, cotangent):
+def _hinge_losses_sorted_bwd(temperature, variant, uniform, residuals, cotangent):
     if residuals is None:
         return jnp.zeros_like(cotangent), None, None, None
     res, valid, key_bound = residuals
@@ -1222,11 +1242,14 @@ def _hinge_losses_sorted_bwd(temperature, variant, residuals, cotangent):
 
     # Any reduction without per-item weights hands every valid item of a list the
     # same cotangent: then the counts saved by the forward pass give the gradient.
-    grad = lax.cond(
-        _uniform_per_list(g, valid),
-        lambda: gradient(_backward_list_uniform),
-        lambda: gradient(_backward_list),
-    )
+    if uniform:
+        grad = gradient(_backward_list_uniform)
+    else:
+        grad = lax.cond(
+            _uniform_per_list(g, valid),
+            lambda: gradient(_backward_list_uniform),
+            lambda: gradient(_backward_list),
+        )
     return grad.reshape(cotangent.shape), None, None, None
 
 

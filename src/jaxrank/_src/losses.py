@@ -165,20 +165,33 @@ def _reduce_item_losses(
 
 
 def _hinge_item_losses(
-    scores, label_keys, valid, segments, *, method, temperature, variant
+    scores,
+    label_keys,
+    valid,
+    segments,
+    *,
+    method,
+    temperature,
+    uniform_cotangent,
+    variant,
 ):
     """Per-item hinge losses by the kernel ``method`` names for the static shape,
-    in the ``variant`` for the platform (:mod:`jaxrank._src.platforms`)."""
+    in the ``variant`` for the platform (:mod:`jaxrank._src.platforms`);
+    ``uniform_cotangent`` as :func:`~jaxrank._src.hinge_sorted.hinge_losses_sorted`
+    takes it."""
     segmented = segments is not None
+    sorted_losses = functools.partial(
+        hinge_sorted.hinge_losses_sorted, uniform_cotangent=uniform_cotangent
+    )
     if method == "auto":
         sorted_path = hinge_sorted.prefers_sorted_path(scores.shape, segmented, variant)
         method = "sorted" if sorted_path else "all_pairs"
         if sorted_path and segmented and variant == "cpu":
             return _hinge_by_longest_segment(
-                scores, label_keys, valid, temperature, segments
+                scores, label_keys, valid, temperature, segments, sorted_losses
             )
     if method == "sorted":
-        return hinge_sorted.hinge_losses_sorted(
+        return sorted_losses(
             scores, label_keys, valid, temperature, segments, variant=variant
         )
     if segmented:
@@ -205,7 +218,9 @@ def _hinge_item_losses(
 _BAND_LONGEST_SEGMENT = 128
 
 
-def _hinge_by_longest_segment(scores, label_keys, valid, temperature, segments):
+def _hinge_by_longest_segment(
+    scores, label_keys, valid, temperature, segments, sorted_losses
+):
     """The band kernel while every segment is short, else the sorted path (a CPU's
     choice): one ``lax.cond`` on the longest segment, so the choice follows the data
     (both kernels are compiled)."""
@@ -214,7 +229,7 @@ def _hinge_by_longest_segment(scores, label_keys, valid, temperature, segments):
     return jax.lax.cond(
         longest <= _BAND_LONGEST_SEGMENT,
         lambda: _hinge_band(scores, label_keys, valid, temperature, segments, "cpu"),
-        lambda: hinge_sorted.hinge_losses_sorted(
+        lambda: sorted_losses(
             scores, label_keys, valid, temperature, segments, variant="cpu"
         ),
     )
@@ -335,7 +350,12 @@ def pairwise_hinge_loss(
     )
     if lambda_weights is None:
         kernel = functools.partial(
-            _hinge_item_losses, method=method, temperature=temperature
+            _hinge_item_losses,
+            method=method,
+            temperature=temperature,
+            uniform_cotangent=_uniform_within_lists(
+                weights, kernel_scores.shape, reduction
+            ),
         )
         item_losses = per_platform(
             kernel, kernel_scores, inputs.label_keys, inputs.valid, segments
@@ -351,6 +371,19 @@ def pairwise_hinge_loss(
             block_size=None,
         )
     return _reduce_item_losses(item_losses, inputs, nonfinite, reduction)
+
+
+def _uniform_within_lists(weights, scores_shape, reduction) -> bool:
+    """Whether the reduced loss hands every valid item of a list (of a segment) the
+    same cotangent, whatever follows it: a scalar result with no weight that varies
+    along the list (the items of a list with a non-finite score, or with segments
+    of such a segment, all get 0)."""
+    if reduction == "none":
+        return False
+    if weights is None:
+        return True
+    kind = checks.weights_kind(weights, scores_shape)
+    return kind in ("scalar", "list") or jnp.shape(weights)[-1] == 1
 
 
 def _pair_term_loss(

@@ -272,6 +272,27 @@ def check_hinge_method(method, lambda_weights) -> str:
     return method
 
 
+def explicit_sharding(x) -> str | None:
+    """The sharding of ``x``'s type when it is sharded over mesh axes of type
+    ``jax.sharding.AxisType.Explicit`` (under ``jax.set_mesh``), as a string; None
+    otherwise (no mesh, ``Auto`` axes, or replicated)."""
+    spec = jax.typeof(x).sharding.spec
+    return str(spec) if any(axes is not None for axes in spec) else None
+
+
+def check_kernel_for_sharding(kernel: str, scores) -> None:
+    """Refuses a ``kernel`` that cannot run on ``scores`` sharded over explicit mesh
+    axes (the band kernel of segments lays every list of the batch end to end; JAX
+    cannot batch the sorted hinge's loops over lists so sharded)."""
+    spec = explicit_sharding(scores)
+    if spec is not None:
+        raise ValueError(
+            f"{kernel} cannot run on scores sharded over explicit mesh axes yet "
+            f"(received scores sharded as {spec}); shard the batch over mesh axes "
+            "of type jax.sharding.AxisType.Auto instead."
+        )
+
+
 def _is_int(x) -> bool:
     return isinstance(x, numbers.Integral | np.integer) and not isinstance(x, bool)
 

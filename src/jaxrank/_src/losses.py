@@ -51,7 +51,13 @@ Conventions shared by every loss:
   when each list's ids are already non-decreasing, as when queries are packed one
   after another), never a ``(n, n)`` mask; the hinge's ``method="sorted"`` takes
   :math:`O(n \\log n)` per row whatever the segments' lengths (one sort by id and
-  score). Lambda weights are not available with segments.
+  score). Lambda weights are not available with segments, nor are the pair
+  kernels' segments (every pairwise loss but the squared error) on scores sharded
+  over explicit mesh axes: they lay the lists of a batch end to end (a
+  ``ValueError`` says so).
+* **Sharding.** Every loss takes batches sharded over their lists, with ``Auto``
+  or ``Explicit`` mesh axes, and gives the numbers of one device (the hinge's
+  ``method="sorted"`` and the segments above excepted under explicit axes).
 * **Gradients** are hand-written ``jax.custom_vjp`` rules with :math:`O(n)` residuals
   (for the hinge, logistic and soft zero-one losses) or plain autodiff of
   :math:`O(n)` computations (squared error, ListMLE). ``custom_vjp`` rules out
@@ -303,7 +309,11 @@ def pairwise_hinge_loss(
     every kernel has a variant without long sequential loops, and ``"auto"`` visits
     the pairs (in broadcast reductions over blocks of rows) for lists of up to 4096
     items and up to :math:`2^{{29}}` pairs per batch, the sorted path beyond; the
-    platform the program is lowered for picks the variant.
+    platform the program is lowered for picks the variant. Scores sharded over
+    explicit mesh axes (``jax.set_mesh`` with ``AxisType.Explicit``) can only take
+    the pairs without segments (``"auto"`` does; ``"sorted"`` and ``segments`` raise
+    a ``ValueError`` there): the sorted path's loops cannot be batched over lists so
+    sharded, and the segments' kernels lay the lists end to end.
 
     Args:
       {args}
@@ -348,6 +358,12 @@ def pairwise_hinge_loss(
     inputs, kernel_scores, nonfinite, segments = _pairwise_inputs(
         scores, labels, where, weights, segments
     )
+    if segments is not None:
+        checks.check_kernel_for_sharding("`segments` in the hinge", kernel_scores)
+    elif method == "auto" and checks.explicit_sharding(kernel_scores):
+        method = "all_pairs"  # what runs on lists sharded over explicit axes
+    if method == "sorted":
+        checks.check_kernel_for_sharding('`method="sorted"`', kernel_scores)
     if lambda_weights is None:
         kernel = functools.partial(
             _hinge_item_losses,
@@ -413,6 +429,9 @@ def _pair_term_loss(
     compare_only = term.ordered and not term.label_values and lambda_weights is None
     kernel_labels = inputs.label_keys if compare_only else inputs.labels
     if segment_ids is not None:
+        checks.check_kernel_for_sharding(
+            "`segments` in the pairwise losses", kernel_scores
+        )
         item_losses = pair_blocks.segment_pair_losses(
             kernel_scores,
             kernel_labels,

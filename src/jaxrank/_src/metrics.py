@@ -70,6 +70,7 @@ from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import RankingInputs, prepare_inputs
 from jaxrank._src.numerics import safe_divide
 from jaxrank._src.ordered_pairs import ordered_pair_counts
+from jaxrank._src.positions import positions_like, run_starts
 from jaxrank._src.segments import dense_ids, first_valid_item, segment_max, segment_sum
 
 Array = jax.Array
@@ -249,25 +250,22 @@ def _accumulate_above(
     if n == 0:
         return x
     axis = len(shape) - 1
-    position = lax.broadcasted_iota(jnp.int32, shape, axis)
-    seg = jnp.zeros(shape, jnp.int32) if ranked.ids is None else ranked.ids
+    position = positions_like(x)
+    seg = jnp.zeros_like(position) if ranked.ids is None else ranked.ids
     seg, rank, order, x = lax.sort(
         (seg, lax.stop_gradient(ranked.ranks), position, x), num_keys=3
     )
     identity = jnp.ones((), x.dtype) if multiply else jnp.zeros((), x.dtype)
     op = jnp.multiply if multiply else jnp.add
-    first = jnp.ones(shape[:-1] + (1,), bool)
-    seg_start = jnp.concatenate([first, seg[..., 1:] != seg[..., :-1]], axis=-1)
-    run_start = seg_start | jnp.concatenate(
-        [first, rank[..., 1:] != rank[..., :-1]], axis=-1
-    )
+    seg_start = run_starts(seg)
+    run_start = run_starts(seg, rank)
 
     def combine(a, b):
         return a[0] | b[0], jnp.where(b[0], b[1], op(a[1], b[1]))
 
     _, scanned = lax.associative_scan(combine, (seg_start, x), axis=axis)
     if inclusive:  # the scan at the end of each run of tied ranks
-        run_end = jnp.concatenate([run_start[..., 1:], first], axis=-1)
+        run_end = jnp.concatenate([run_start[..., 1:], run_start[..., :1]], axis=-1)
         end = lax.cummin(jnp.where(run_end, position, n), axis=axis, reverse=True)
         value = jnp.take_along_axis(scanned, end, axis=-1)
     else:  # the scan just before the run's start, within the segment
@@ -435,7 +433,7 @@ def ndcg(
     ranked = _rank(scores, labels, where, weights, segments, key, rank_fn)
     terms = _dcg_terms(ranked, gain_fn, discount_fn)
     gains = _weighted_gains(ranked.lists, gain_fn)
-    every = jnp.ones(gains.shape, bool)
+    every = jnp.ones_like(gains, dtype=bool)
     ideal_ranks = ranking.ranks(gains, every, ranked.segments).astype(gains.dtype)
     ideal_terms = _dcg_terms(ranked, gain_fn, discount_fn, ideal_ranks)
     fill = checks.check_real_scalar("no_relevant_value", no_relevant_value)
@@ -773,7 +771,7 @@ def ordered_pair_accuracy(
     inputs = ranked.lists.inputs
     ids = ranked.ids
     if ids is None:
-        ids = jnp.zeros(inputs.scores.shape, jnp.int32)
+        ids = jnp.zeros_like(inputs.scores, dtype=jnp.int32)
     correct, pairs = ordered_pair_counts(
         inputs.scores, inputs.labels, inputs.valid, ids
     )

@@ -29,26 +29,13 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-
-def _position(shape) -> jax.Array:
-    return lax.broadcasted_iota(jnp.int32, shape, len(shape) - 1)
-
-
-def _run_starts(*keys: jax.Array) -> jax.Array:
-    """True where any of the (sorted) ``keys`` differs from the previous item."""
-    first = jnp.ones(keys[0].shape[:-1] + (1,), bool)
-    change = jnp.zeros(keys[0].shape[:-1] + (keys[0].shape[-1] - 1,), bool)
-    for k in keys:
-        change = change | (k[..., 1:] != k[..., :-1])
-    return jnp.concatenate([first, change], axis=-1)
+from jaxrank._src.positions import positions_like, run_starts
 
 
 def _first_of_run(*keys: jax.Array) -> jax.Array:
     """Position of the first item of each item's run of equal (sorted) ``keys``."""
-    position = _position(keys[0].shape)
-    return lax.cummax(
-        jnp.where(_run_starts(*keys), position, 0), axis=position.ndim - 1
-    )
+    position = positions_like(keys[0])
+    return lax.cummax(jnp.where(run_starts(*keys), position, 0), axis=position.ndim - 1)
 
 
 def _unsort(order: jax.Array, x: jax.Array) -> jax.Array:
@@ -71,19 +58,20 @@ def smaller_before(values: jax.Array) -> jax.Array:
     size = 1 << max(n - 1, 0).bit_length()  # n rounded up to a power of two
     pad = [(0, 0)] * (len(shape) - 1) + [(0, size - n)]
     values = jnp.pad(values, pad)  # padded items come last: they count nothing real
-    index = _position(values.shape)
-    counts = jnp.zeros(values.shape, jnp.int32)
+    index = positions_like(values)
+    counts = jnp.zeros_like(values, dtype=jnp.int32)
     block = 1
     while block < size:
         merged = values.shape[:-1] + (size // (2 * block), 2 * block)
-        local = lax.broadcasted_iota(jnp.int32, merged, len(merged) - 1)
+        values = values.reshape(merged)
+        local = positions_like(values)
         is_left = (local < block).astype(jnp.int32)
         # Sorted by (value, side) with right before left on ties: an item of the
         # right block lands after exactly the left items smaller than it and the
         # right items before it.
         values, _, local, index, counts = lax.sort(
             (
-                values.reshape(merged),
+                values,
                 is_left,
                 local,
                 index.reshape(merged),
@@ -91,7 +79,7 @@ def smaller_before(values: jax.Array) -> jax.Array:
             ),
             num_keys=2,
         )
-        landed = lax.broadcasted_iota(jnp.int32, merged, len(merged) - 1)
+        landed = positions_like(values)
         gained = jnp.where(local >= block, landed - (local - block), 0)
         padded = shape[:-1] + (size,)
         values, index = values.reshape(padded), index.reshape(padded)
@@ -124,7 +112,7 @@ def ordered_pair_counts(
     if shape[-1] == 0:
         zeros = jnp.zeros(shape, jnp.int32)
         return zeros, zeros
-    position = _position(shape)
+    position = positions_like(scores)
     invalid = (~valid).astype(jnp.int32)
 
     # Each score as its rank in (segment, score) order, tied scores alike.

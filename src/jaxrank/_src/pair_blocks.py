@@ -66,6 +66,7 @@ from jax import lax
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import divide_by_temperature, scale_for_temperature
 from jaxrank._src.platforms import Variant, per_platform
+from jaxrank._src.positions import run_starts
 from jaxrank._src.segments import run_bounds, segment_order
 
 # Largest pair slab, in elements, built at once by `block_size_for` (32 MiB float32).
@@ -380,12 +381,9 @@ def _runs(segments: jax.Array):
     item of the flat sorted sequence the offsets ``first <= 0 <= last`` from it to
     the first and the last item of its run (a run = one segment of one list).
     """
-    shape = segments.shape
     order, inverse = segment_order(segments)
     ids = jnp.take_along_axis(segments, order, axis=-1)
-    head = jnp.ones(shape[:-1] + (1,), bool)
-    new_run = jnp.concatenate([head, ids[..., 1:] != ids[..., :-1]], axis=-1)
-    _, start, end = run_bounds(new_run.reshape(-1))
+    _, start, end = run_bounds(run_starts(ids).reshape(-1))
     position = jnp.arange(start.shape[0], dtype=jnp.int32)
     return order, inverse, start - position, end - 1 - position
 

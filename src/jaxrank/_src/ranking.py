@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxrank._src.positions import positions_like, run_starts
+
 
 def rank_order(
     keys: jax.Array, valid: jax.Array, key=None, segments: jax.Array | None = None
@@ -40,7 +42,7 @@ def rank_order(
     """
     shape = keys.shape
     axis = len(shape) - 1
-    position = lax.broadcasted_iota(jnp.int32, shape, axis)
+    position = positions_like(keys)
     operands = [(~valid).astype(jnp.int32), -keys]
     if segments is not None:
         operands.insert(0, segments)
@@ -72,17 +74,11 @@ def ranks(
     """
     order = rank_order(keys, valid, key, segments)
     axis = keys.ndim - 1
-    position = lax.broadcasted_iota(jnp.int32, keys.shape, axis)
+    position = positions_like(keys)
     rank = position
     if segments is not None and keys.shape[-1] > 0:
         ordered = jnp.take_along_axis(segments, order, axis=-1)
-        starts = jnp.concatenate(
-            [
-                jnp.ones(keys.shape[:-1] + (1,), bool),
-                ordered[..., 1:] != ordered[..., :-1],
-            ],
-            axis=-1,
-        )
+        starts = run_starts(ordered)
         rank = position - lax.cummax(jnp.where(starts, position, 0), axis=axis)
     # Sorting (order, rank) by `order` puts each rank back at its item.
     return lax.sort((order, rank), num_keys=1)[1] + 1

@@ -18,9 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-
-def _position(shape: tuple[int, ...]) -> jax.Array:
-    return lax.broadcasted_iota(jnp.int32, shape, len(shape) - 1)
+from jaxrank._src.positions import inverse_permutation, positions_like, run_starts
 
 
 def _take(x: jax.Array, index: jax.Array) -> jax.Array:
@@ -34,9 +32,7 @@ def _in_order(segments: jax.Array) -> jax.Array:
 
 def _run_numbers(sorted_ids: jax.Array) -> jax.Array:
     """``0, 0, 1, ...``: the run of each item of lists sorted by id."""
-    first = jnp.ones(sorted_ids.shape[:-1] + (1,), bool)
-    new_run = jnp.concatenate([first, sorted_ids[..., 1:] != sorted_ids[..., :-1]], -1)
-    return jnp.cumsum(new_run, axis=-1, dtype=jnp.int32) - 1
+    return jnp.cumsum(run_starts(sorted_ids), axis=-1, dtype=jnp.int32) - 1
 
 
 def segment_order(segments: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -52,7 +48,7 @@ def segment_order(segments: jax.Array) -> tuple[jax.Array, jax.Array]:
       (Array([1, 3, 0, 2], dtype=int32), Array([2, 0, 3, 1], dtype=int32))
     """
     shape = segments.shape
-    position = _position(shape)
+    position = positions_like(segments)
     if shape[-1] == 0:
         return position, position
     order = lax.cond(
@@ -60,13 +56,7 @@ def segment_order(segments: jax.Array) -> tuple[jax.Array, jax.Array]:
         lambda: position,
         lambda: lax.sort((segments, position), num_keys=1, is_stable=True)[1],
     )
-    lists = order.size // shape[-1]
-    offsets = (jnp.arange(lists, dtype=jnp.int32) * shape[-1]).reshape(
-        shape[:-1] + (1,)
-    )
-    flat = (order + offsets).reshape(-1)
-    inverse = jnp.zeros_like(flat).at[flat].set(position.reshape(-1))
-    return order, inverse.reshape(shape)
+    return order, inverse_permutation(order)
 
 
 def dense_ids(segments: jax.Array) -> jax.Array:
@@ -87,16 +77,10 @@ def dense_ids(segments: jax.Array) -> jax.Array:
 
 def _numbered_by_sorting(segments: jax.Array) -> jax.Array:
     shape = segments.shape
-    position = _position(shape)
+    position = positions_like(segments)
     # Sorted by (id, position), each run of equal ids starts at its first item.
     sorted_ids, sorted_pos = lax.sort((segments, position), num_keys=2)
-    starts = jnp.concatenate(
-        [
-            jnp.ones(shape[:-1] + (1,), bool),
-            sorted_ids[..., 1:] != sorted_ids[..., :-1],
-        ],
-        axis=-1,
-    )
+    starts = run_starts(sorted_ids)
     start_index = lax.cummax(jnp.where(starts, position, 0), axis=len(shape) - 1)
     run_first = _take(sorted_pos, start_index)
     _, first_pos = lax.sort((sorted_pos, run_first), num_keys=1)  # back to list order
@@ -160,7 +144,7 @@ def first_valid_item(ids: jax.Array, valid: jax.Array) -> jax.Array:
       >>> first_valid_item(ids, valid)
       Array([False,  True,  True, False], dtype=bool)
     """
-    position = _position(ids.shape)
+    position = positions_like(ids)
     n = ids.shape[-1]
     first = -segment_max(jnp.where(valid, -position, -n), ids)
     return valid & (first == position)
@@ -181,7 +165,7 @@ def run_scan(op, x: jax.Array, runs: jax.Array, *, reverse: bool = False) -> jax
     """
     if x.shape[-1] == 0:
         return x
-    edge = jnp.ones(runs.shape[:-1] + (1,), bool)
+    edge = jnp.ones_like(runs[..., :1], dtype=bool)
     changes = runs[..., 1:] != runs[..., :-1]
     # A run restarts at its first item, or scanning backwards at its last.
     parts = (changes, edge) if reverse else (edge, changes)

@@ -121,7 +121,8 @@ def _prepare(scores, labels, where, weights) -> _Lists:
     return _Lists(
         inputs=inputs,
         weights=jnp.where(inputs.valid, inputs.weights, zero),
-        nan_lists=jnp.any(jnp.isnan(inputs.scores), axis=-1),
+        # The maximum propagates a NaN (one reduction, no boolean mask to reduce).
+        nan_lists=jnp.isnan(jnp.max(inputs.scores, axis=-1, initial=-jnp.inf)),
     )
 
 
@@ -435,15 +436,14 @@ def ndcg(
     ranked = _rank(scores, labels, where, weights, segments, key, rank_fn)
     terms = _dcg_terms(ranked, gain_fn, discount_fn)
     gains = _weighted_gains(ranked.lists, gain_fn)
-    every = jnp.ones(gains.shape, bool)
-    ideal_ranks = ranking.ranks(gains, every, ranked.segments).astype(gains.dtype)
+    ideal_ranks = ranking.ranks(gains, None, ranked.segments).astype(gains.dtype)
     ideal_terms = _dcg_terms(ranked, gain_fn, discount_fn, ideal_ranks)
     fill = checks.check_real_scalar("no_relevant_value", no_relevant_value)
     fill = fill.astype(gains.dtype)
 
     def value(top, k):
-        ideal_top = every if k is None else ideal_ranks <= k
-        ideal = _total(_weigh(ideal_top, ideal_terms), ranked)
+        in_top = ideal_terms if k is None else _weigh(ideal_ranks <= k, ideal_terms)
+        ideal = _total(in_top, ranked)
         return safe_divide(_total(_weigh(top, terms), ranked), ideal, fill)
 
     return _per_cutoff(ranked, k, cutoff_fn, value)

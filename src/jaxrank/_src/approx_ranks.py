@@ -134,26 +134,55 @@ def _step_sums(kind, temperature, block, scores, valid, ids):
     return _row_blocks(row_fn, block, cols)
 
 
+def _for_platform(fn, block_size, variant, scores, *args):
+    """``fn(block, scores, *args)`` with the row blocks
+    (:func:`jaxrank._src.pair_blocks.block_size_for`) of ``variant``: a CPU's, or
+    the fewer, longer blocks for GPUs and TPUs; None for those of the platform the
+    computation is lowered for (:func:`jaxrank._src.platforms.per_platform`, or
+    one kernel traced once when every platform gets the same blocks)."""
+
+    def kernel(*arrays, variant):
+        return fn(
+            pair_blocks.block_size_for(scores.shape, block_size, variant), *arrays
+        )
+
+    if variant is None:
+        blocks = {
+            pair_blocks.block_size_for(scores.shape, block_size, v) for v in VARIANTS
+        }
+        if len(blocks) > 1:
+            return per_platform(kernel, scores, *args)
+        variant = VARIANTS[0]
+    return kernel(scores, *args, variant=variant)
+
+
+def _blocked_ranks(kind, temperature, block_size, scores, valid, ids, *, variant):
+    """The ranks with the row blocks of ``variant`` (:func:`_for_platform`)."""
+    step_sums = functools.partial(_step_sums, kind, temperature)
+    sums = _for_platform(step_sums, block_size, variant, scores, valid, ids)
+    return sums + jnp.ones((), sums.dtype)
+
+
 # The forward rule calls the plain function, not the custom_vjp one: forward mode
 # over the gradient (jax.hessian) then differentiates ordinary code.
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
-def _sigmoid_sums(temperature, block, scores, valid, ids):
-    """:func:`_step_sums` of the sigmoid, with a hand-written reverse-mode gradient
-    that makes one more pass over the row blocks (forward mode unavailable)."""
-    return _step_sums("sigmoid", temperature, block, scores, valid, ids)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _sigmoid_ranks(temperature, block_size, variant, scores, valid, ids):
+    """:func:`_blocked_ranks` of the sigmoid, with the hand-written reverse-mode
+    gradient of the module docstring (forward mode unavailable)."""
+    return _blocked_ranks(
+        "sigmoid", temperature, block_size, scores, valid, ids, variant=variant
+    )
 
 
-def _sigmoid_sums_fwd(temperature, block, scores, valid, ids):
-    sums = _step_sums("sigmoid", temperature, block, scores, valid, ids)
-    return sums, (scores, valid, ids)
+def _sigmoid_ranks_fwd(temperature, block_size, variant, scores, valid, ids):
+    ranks = _blocked_ranks(
+        "sigmoid", temperature, block_size, scores, valid, ids, variant=variant
+    )
+    return ranks, (scores, valid, ids)
 
 
-def _sigmoid_sums_bwd(temperature, block, arrays, cotangent):
+def _sigmoid_slopes(temperature, block, scores, valid, ids, cotangent):
     # The module docstring's gradient, sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)).
-    # The barrier keeps XLA from sharing this pass's pair differences and masks
-    # with the forward pass's (one dense block each), which would materialise them.
-    scores, valid, ids = lax.optimization_barrier(arrays)
-    cotangent = cotangent.astype(scores.dtype)
     temperature = jnp.asarray(temperature, scores.dtype)
 
     def row_fn(start, rows):
@@ -163,10 +192,20 @@ def _sigmoid_sums_bwd(temperature, block, arrays, cotangent):
         return jnp.sum(jnp.where(paired, slopes, jnp.zeros((), diff.dtype)), axis=-1)
 
     cols = (scores, valid, ids, cotangent)
-    return _row_blocks(row_fn, block, cols) / temperature, None, None
+    return _row_blocks(row_fn, block, cols) / temperature
 
 
-_sigmoid_sums.defvjp(_sigmoid_sums_fwd, _sigmoid_sums_bwd)
+def _sigmoid_ranks_bwd(temperature, block_size, variant, arrays, cotangent):
+    # The barrier keeps XLA from sharing this pass's pair differences and masks
+    # with the forward pass's (one dense block each), which would materialise them.
+    scores, valid, ids = lax.optimization_barrier(arrays)
+    cotangent = cotangent.astype(scores.dtype)
+    slopes = functools.partial(_sigmoid_slopes, temperature)
+    grad = _for_platform(slopes, block_size, variant, scores, valid, ids, cotangent)
+    return grad, None, None
+
+
+_sigmoid_ranks.defvjp(_sigmoid_ranks_fwd, _sigmoid_ranks_bwd)
 
 
 def _ranks(kind, temperature, scores, where, segments, block_size, reverse=False):
@@ -178,32 +217,15 @@ def _ranks(kind, temperature, scores, where, segments, block_size, reverse=False
     segments = checks.check_segments(segments, scores)
     block_size = checks.check_positive_int("block_size", block_size)
     scores = scores.astype(dtype)
-    if not reverse:
-        # An ignored item's score may be anything (NaN): autodiff would multiply
-        # its pairs' zero cotangents by their slopes, so it is set to 0 first. The
-        # hand-written gradient selects the pairs, as the sums do.
-        scores = jnp.where(valid, scores, jnp.zeros((), dtype))
-    kernel = functools.partial(
-        _blocked_ranks, kind, temperature, block_size, reverse=reverse
+    if reverse:  # the sigmoid's
+        return _sigmoid_ranks(temperature, block_size, None, scores, valid, segments)
+    # An ignored item's score may be anything (NaN): autodiff would multiply its
+    # pairs' zero cotangents by their slopes, so it is set to 0 first. The
+    # hand-written gradient selects the pairs, as the sums do.
+    scores = jnp.where(valid, scores, jnp.zeros((), dtype))
+    return _blocked_ranks(
+        kind, temperature, block_size, scores, valid, segments, variant=None
     )
-    blocks = {pair_blocks.block_size_for(scores.shape, block_size, v) for v in VARIANTS}
-    if len(blocks) == 1:  # the same kernel for every platform, traced once
-        return kernel(scores, valid, segments, variant=VARIANTS[0])
-    return per_platform(kernel, scores, valid, segments)
-
-
-def _blocked_ranks(
-    kind, temperature, block_size, scores, valid, ids, *, variant, reverse=False
-):
-    """The ranks in blocks of rows sized for ``variant`` (a CPU's, or the fewer,
-    longer blocks of :func:`jaxrank._src.pair_blocks.block_size_for` for GPUs and
-    TPUs); ``reverse`` (sigmoid only): with the gradient of :func:`_sigmoid_sums`."""
-    block = pair_blocks.block_size_for(scores.shape, block_size, variant)
-    if reverse:
-        sums = _sigmoid_sums(temperature, block, scores, valid, ids)
-    else:
-        sums = _step_sums(kind, temperature, block, scores, valid, ids)
-    return sums + jnp.ones((), sums.dtype)
 
 
 @cached_jit

@@ -81,33 +81,40 @@ def _step(kind: Step, x: jax.Array, temperature: float) -> jax.Array:
     return one - jax.nn.relu(one - x)
 
 
-def _pairs(start, rows, cols):
-    """``s_j - s_i`` for the row items ``i`` (from position ``start`` on) and all
-    items ``j``, and whether each pair is counted (valid, distinct, same segment)."""
-    scores, valid, ids = rows
-    col_scores, col_valid, col_ids = cols
+def _pairs(rows, cols):
+    """``s_j - s_i`` for the row items ``i`` and all items ``j``, and whether each
+    pair is counted (valid, distinct, same segment); ``rows`` and ``cols`` start
+    with ``(position, scores, valid, ids)`` (:func:`_row_blocks`)."""
+    position, scores, valid, ids = rows[:4]
+    col_position, col_scores, col_valid, col_ids = cols[:4]
     diff = col_scores[..., None, :] - scores[..., :, None]
-    position = lax.broadcasted_iota(jnp.int32, diff.shape, diff.ndim - 2) + start
-    col_position = lax.broadcasted_iota(jnp.int32, diff.shape, diff.ndim - 1)
-    paired = valid[..., :, None] & col_valid[..., None, :] & (position != col_position)
+    paired = valid[..., :, None] & col_valid[..., None, :]
+    paired = paired & (position[..., :, None] != col_position[..., None, :])
     if ids is not None:
         paired = paired & (ids[..., :, None] == col_ids[..., None, :])
     return diff, paired
 
 
 def _row_blocks(row_fn, block, cols):
-    """``row_fn(start, rows) -> (..., b)`` for every block of ``b = min(block, n)``
-    rows of the ``(..., n)`` arrays ``cols``, ``rows`` being their slices from
-    position ``start`` on; laid end to end, ``(..., n)``.
+    """``row_fn(rows, cols) -> (..., b)`` for every block of ``b = min(block, n)``
+    rows of the ``(..., n)`` arrays ``cols``, ``rows`` being their slices, and
+    each item's position put first in both; laid end to end, ``(..., n)``.
 
     The blocks run one after another (``lax.fori_loop``); the last one ends at the
     last item, overlapping the one before, whose rows it computes again with the
     same values. ``row_fn`` is a ``jax.checkpoint``, so that reverse-mode autodiff
     rebuilds each block's slab instead of keeping it.
     """
-    n = cols[0].shape[-1]
+    shape = cols[0].shape
+    n = shape[-1]
+    # An array, not an iota that XLA would fuse into the slab's pass, which then
+    # runs several times slower.
+    position = lax.optimization_barrier(
+        lax.broadcasted_iota(jnp.int32, shape, len(shape) - 1)
+    )
+    cols = (position, *cols)
     if block >= n:
-        return row_fn(0, cols)
+        return row_fn(cols, cols)
     row_fn = jax.checkpoint(row_fn)
 
     def add_block(i, out):
@@ -115,23 +122,22 @@ def _row_blocks(row_fn, block, cols):
         rows = jax.tree.map(
             lambda x: lax.dynamic_slice_in_dim(x, start, block, axis=-1), cols
         )
-        return lax.dynamic_update_slice_in_dim(out, row_fn(start, rows), start, axis=-1)
+        return lax.dynamic_update_slice_in_dim(out, row_fn(rows, cols), start, axis=-1)
 
     # Every block overwrites its rows, so the loop can start from any (..., n)
-    # array: the first of `cols` (a zeros array would be one more kernel).
-    return lax.fori_loop(0, -(-n // block), add_block, lax.stop_gradient(cols[0]))
+    # array: the scores (a zeros array would be one more kernel).
+    return lax.fori_loop(0, -(-n // block), add_block, lax.stop_gradient(cols[1]))
 
 
 def _step_sums(kind, temperature, block, scores, valid, ids):
     """:math:`\\sum_j h(s_j - s_i)` over the partners of every item."""
 
-    def row_fn(start, rows):
-        diff, paired = _pairs(start, rows, cols)
+    def row_fn(rows, cols):
+        diff, paired = _pairs(rows, cols)
         steps = _step(kind, diff, temperature)
         return jnp.sum(jnp.where(paired, steps, jnp.zeros((), steps.dtype)), axis=-1)
 
-    cols = (scores, valid, ids)
-    return _row_blocks(row_fn, block, cols)
+    return _row_blocks(row_fn, block, (scores, valid, ids))
 
 
 def _for_platform(fn, block_size, variant, scores, *args):
@@ -185,10 +191,10 @@ def _sigmoid_slopes(temperature, block, scores, valid, ids, cotangent):
     # The module docstring's gradient, sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)).
     temperature = jnp.asarray(temperature, scores.dtype)
 
-    def row_fn(start, rows):
-        diff, paired = _pairs(start, rows[:3], cols[:3])
+    def row_fn(rows, cols):
+        diff, paired = _pairs(rows, cols)
         p = jax.nn.sigmoid(diff / temperature)
-        slopes = p * (1 - p) * (cols[3][..., None, :] - rows[3][..., :, None])
+        slopes = p * (1 - p) * (cols[4][..., None, :] - rows[4][..., :, None])
         return jnp.sum(jnp.where(paired, slopes, jnp.zeros((), diff.dtype)), axis=-1)
 
     cols = (scores, valid, ids, cotangent)

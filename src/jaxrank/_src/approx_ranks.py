@@ -115,7 +115,7 @@ def _row_blocks(row_fn, block, cols):
     cols = (position, *cols)
     if block >= n:
         return row_fn(cols, cols)
-    row_fn = jax.checkpoint(row_fn)
+    row_fn = jax.checkpoint(row_fn, prevent_cse=False)
 
     def add_block(i, out):
         start = jnp.minimum(i * block, n - block)

@@ -123,6 +123,29 @@ def test_approx_ranks_variants_match_the_reference(rng, kind, block_size, varian
         np.testing.assert_allclose(vjp(jnp.asarray(cotangent))[0], want, **TOL)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("block_size", [None, 3])
+def test_sigmoid_ranks_gradient_variants_match_the_reference(rng, block_size, variant):
+    """The ready losses' ranks: the hand-written gradient, one more pass over the
+    row blocks, in both variants (the last block overlapping the one before)."""
+    scores, _, valid, segments = _inputs(rng, (3, 17), 3)
+    # An ignored item's score reaches no value and no gradient.
+    scores = np.where(valid, scores, np.nan).astype(np.float32)
+    for ids in (None, segments):
+
+        def kernel(s, ids=ids):
+            return approx_ranks._sigmoid_ranks(0.7, block_size, variant, s, valid, ids)
+
+        ranks, vjp = jax.vjp(kernel, jnp.asarray(scores))
+        want = reference_t12n.step_ranks("sigmoid", scores, valid, ids, 0.7)
+        np.testing.assert_allclose(ranks, want, **TOL)
+        cotangent = rng.normal(size=scores.shape).astype(np.float32)
+        want = reference_t12n.step_ranks_vjp(
+            "sigmoid", scores, cotangent, valid, ids, 0.7
+        )
+        np.testing.assert_allclose(vjp(jnp.asarray(cotangent))[0], want, **TOL)
+
+
 def _log_cumsum_exp64(x, runs):
     """Float64 running log-sum-exp of ``x`` along its last axis, per run."""
     x = np.asarray(x, np.float64)

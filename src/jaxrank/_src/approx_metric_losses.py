@@ -1,8 +1,11 @@
 r"""Ready losses from metrics with smooth ranks: ApproxNDCG and ApproxMRR.
 
-Each is :func:`jaxrank.approx_t12n` of a metric of :mod:`jaxrank.metrics` (the
-negated metric with the sigmoid ranks of :func:`jaxrank.approx_ranks`), with the
-losses' signature and reductions. The loss is per list (per segment with
+Each has the values of :func:`jaxrank.approx_t12n` of a metric of
+:mod:`jaxrank.metrics` (the negated metric with the sigmoid ranks of
+:func:`jaxrank.approx_ranks`), with the losses' signature and reductions, and the
+ranks' hand-written gradient (:mod:`jaxrank._src.approx_ranks`): reverse mode only,
+like the pairwise losses' (``jax.grad``, ``jax.jacrev`` and ``jax.hessian`` work,
+``jax.jvp`` does not). The loss is per list (per segment with
 ``segments``), so ``weights`` are per list, as for :func:`jaxrank.list_mle_loss`:
 
 * ``"none"`` returns the weighted per-list losses ``(...)``; with ``segments``,
@@ -20,17 +23,19 @@ list without a relevant item has loss 0 and gradient 0.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxrank._src import checks, metrics
+from jaxrank._src.approx_ranks import reverse_mode_approx_ranks
 from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import prepare_inputs
 from jaxrank._src.numerics import safe_divide
 from jaxrank._src.reductions import reduce_losses
 from jaxrank._src.segments import dense_ids, first_valid_item
-from jaxrank._src.t12n import approx_t12n
 from jaxrank._src.types import Reduction
 
 
@@ -43,8 +48,12 @@ def _approx_metric_loss(
     inputs = prepare_inputs(scores, labels, where=where, weights=weights)
     checks.check_list_weights(weights, inputs.scores.shape)
     segments = checks.check_segments(segments, inputs.scores)
-    loss_fn = approx_t12n(metric_fn, temperature, block_size=block)
-    losses = loss_fn(scores, labels, where=where, segments=segments)
+    rank_fn = functools.partial(
+        reverse_mode_approx_ranks, temperature=temperature, block_size=block
+    )
+    # approx_t12n(metric_fn) without its cut-off hook, which keeps every item
+    # when there is no `k`.
+    losses = -metric_fn(scores, labels, where=where, segments=segments, rank_fn=rank_fn)
     if segments is None:
         n = inputs.scores.shape[-1]
         list_weights = inputs.weights[..., 0] if n > 0 else jnp.ones_like(losses)

@@ -20,10 +20,24 @@ The sums run over all pairs, :math:`O(n^2)` time per list, but never hold an
 ``(n, n)`` array: the rows are split into blocks of ``b`` (the static size
 :func:`jaxrank._src.pair_blocks.block_size_for` picks, as for the pairwise losses),
 each block builds a ``(..., b, n)`` slab and reduces it (on GPUs and TPUs, blocks of
-at least 512 rows, so that the loop over blocks stays short), and each block is a
-``jax.checkpoint``, so reverse mode rebuilds the slab instead of keeping it:
-:math:`O(n b)` memory in both passes. The functions are plain JAX otherwise, so
-forward mode and higher derivatives work too.
+at least 512 rows, so that the loop over blocks stays short), one block after
+another, and each block is a ``jax.checkpoint``, so reverse mode rebuilds the slab
+instead of keeping it: :math:`O(n b)` memory in both passes. The functions are plain
+JAX otherwise, so forward mode and higher derivatives work too.
+
+The ready losses (:func:`jaxrank.approx_ndcg_loss`, :func:`jaxrank.approx_mrr_loss`)
+take the sigmoid ranks with a hand-written gradient instead: the sigmoid's slope is
+even, so for a cotangent :math:`g` the gradient of :math:`\sum_i g_i r_i` is, over
+the partners :math:`j` of item :math:`k`,
+
+.. math::
+
+    \frac{\partial}{\partial s_k} \sum_i g_i r_i
+      = \frac{1}{T} \sum_{j \ne k} \sigma'\Bigl(\frac{s_j - s_k}{T}\Bigr)
+        (g_j - g_k),
+
+one more pass over the same row blocks, with only the ``(..., n)`` inputs kept
+between the passes (reverse mode only; ``jax.hessian``, forward over reverse, works).
 
 A cut-off at ``n`` keeps the items whose rank is at most ``n``; as a function of
 ``a = -ranks`` it is :math:`[a_i - c \ge 0]` for a threshold :math:`c` between the
@@ -51,7 +65,7 @@ from jax.typing import ArrayLike
 from jaxrank._src import checks, pair_blocks, ranking
 from jaxrank._src import segments as segment_ops
 from jaxrank._src.eager_cache import cached_jit
-from jaxrank._src.platforms import per_platform
+from jaxrank._src.platforms import VARIANTS, per_platform
 
 Step = Literal["sigmoid", "upper_hinge", "lower_hinge"]
 
@@ -67,35 +81,140 @@ def _step(kind: Step, x: jax.Array, temperature: float) -> jax.Array:
     return one - jax.nn.relu(one - x)
 
 
-def _block_sums(kind, temperature, rows, cols):
-    """:math:`\\sum_j h(s_j - s_i)` over the partners of each row item."""
-    scores, valid, position, ids = rows
-    col_scores, col_valid, col_position, col_ids = cols
+def _pairs(rows, cols):
+    """``s_j - s_i`` for the row items ``i`` and all items ``j``, and whether each
+    pair is counted (valid, distinct, same segment); ``rows`` and ``cols`` start
+    with ``(position, scores, valid, ids)`` (:func:`_row_blocks`)."""
+    position, scores, valid, ids = rows[:4]
+    col_position, col_scores, col_valid, col_ids = cols[:4]
     diff = col_scores[..., None, :] - scores[..., :, None]
     paired = valid[..., :, None] & col_valid[..., None, :]
     paired = paired & (position[..., :, None] != col_position[..., None, :])
     if ids is not None:
         paired = paired & (ids[..., :, None] == col_ids[..., None, :])
-    steps = _step(kind, diff, temperature)
-    return jnp.sum(jnp.where(paired, steps, jnp.zeros((), steps.dtype)), axis=-1)
+    return diff, paired
 
 
-def _pair_step_ranks(kind, temperature, block, scores, valid, ids):
-    position = lax.broadcasted_iota(jnp.int32, scores.shape, scores.ndim - 1)
-    cols = (scores, valid, position, ids)
-    n = scores.shape[-1]
+def _row_blocks(row_fn, block, cols):
+    """``row_fn(rows, cols) -> (..., b)`` for every block of ``b = min(block, n)``
+    rows of the ``(..., n)`` arrays ``cols``, ``rows`` being their slices, and
+    each item's position put first in both; laid end to end, ``(..., n)``.
+
+    The blocks run one after another (``lax.fori_loop``); the last one ends at the
+    last item, overlapping the one before, whose rows it computes again with the
+    same values. ``row_fn`` is a ``jax.checkpoint``, so that reverse-mode autodiff
+    rebuilds each block's slab instead of keeping it.
+    """
+    shape = cols[0].shape
+    n = shape[-1]
+    # An array, not an iota that XLA would fuse into the slab's pass, which then
+    # runs several times slower.
+    position = lax.optimization_barrier(
+        lax.broadcasted_iota(jnp.int32, shape, len(shape) - 1)
+    )
+    cols = (position, *cols)
     if block >= n:
-        sums = _block_sums(kind, temperature, cols, cols)
-    else:
-        row_sums = jax.checkpoint(
-            lambda rows: _block_sums(kind, temperature, rows, cols)
+        return row_fn(cols, cols)
+    row_fn = jax.checkpoint(row_fn, prevent_cse=False)
+
+    def add_block(i, out):
+        start = jnp.minimum(i * block, n - block)
+        rows = jax.tree.map(
+            lambda x: lax.dynamic_slice_in_dim(x, start, block, axis=-1), cols
         )
-        blocks = jax.tree.map(lambda x: pair_blocks.to_blocks(x, block), cols)
-        sums = pair_blocks.from_blocks(lax.map(row_sums, blocks), n)
+        return lax.dynamic_update_slice_in_dim(out, row_fn(rows, cols), start, axis=-1)
+
+    # Every block overwrites its rows, so the loop can start from any (..., n)
+    # array: the scores (a zeros array would be one more kernel).
+    return lax.fori_loop(0, -(-n // block), add_block, lax.stop_gradient(cols[1]))
+
+
+def _step_sums(kind, temperature, block, scores, valid, ids):
+    """:math:`\\sum_j h(s_j - s_i)` over the partners of every item."""
+
+    def row_fn(rows, cols):
+        diff, paired = _pairs(rows, cols)
+        steps = _step(kind, diff, temperature)
+        return jnp.sum(jnp.where(paired, steps, jnp.zeros((), steps.dtype)), axis=-1)
+
+    return _row_blocks(row_fn, block, (scores, valid, ids))
+
+
+def _for_platform(fn, block_size, variant, scores, *args):
+    """``fn(block, scores, *args)`` with the row blocks
+    (:func:`jaxrank._src.pair_blocks.block_size_for`) of ``variant``: a CPU's, or
+    the fewer, longer blocks for GPUs and TPUs; None for those of the platform the
+    computation is lowered for (:func:`jaxrank._src.platforms.per_platform`, or
+    one kernel traced once when every platform gets the same blocks)."""
+
+    def kernel(*arrays, variant):
+        return fn(
+            pair_blocks.block_size_for(scores.shape, block_size, variant), *arrays
+        )
+
+    if variant is None:
+        blocks = {
+            pair_blocks.block_size_for(scores.shape, block_size, v) for v in VARIANTS
+        }
+        if len(blocks) > 1:
+            return per_platform(kernel, scores, *args)
+        variant = VARIANTS[0]
+    return kernel(scores, *args, variant=variant)
+
+
+def _blocked_ranks(kind, temperature, block_size, scores, valid, ids, *, variant):
+    """The ranks with the row blocks of ``variant`` (:func:`_for_platform`)."""
+    step_sums = functools.partial(_step_sums, kind, temperature)
+    sums = _for_platform(step_sums, block_size, variant, scores, valid, ids)
     return sums + jnp.ones((), sums.dtype)
 
 
-def _ranks(kind, temperature, scores, where, segments, block_size):
+# The forward rule calls the plain function, not the custom_vjp one: forward mode
+# over the gradient (jax.hessian) then differentiates ordinary code.
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _sigmoid_ranks(temperature, block_size, variant, scores, valid, ids):
+    """:func:`_blocked_ranks` of the sigmoid, with the hand-written reverse-mode
+    gradient of the module docstring (forward mode unavailable)."""
+    return _blocked_ranks(
+        "sigmoid", temperature, block_size, scores, valid, ids, variant=variant
+    )
+
+
+def _sigmoid_ranks_fwd(temperature, block_size, variant, scores, valid, ids):
+    ranks = _blocked_ranks(
+        "sigmoid", temperature, block_size, scores, valid, ids, variant=variant
+    )
+    return ranks, (scores, valid, ids)
+
+
+def _sigmoid_slopes(temperature, block, scores, valid, ids, cotangent):
+    # The module docstring's gradient, sigmoid'(x) = sigmoid(x) (1 - sigmoid(x)).
+    temperature = jnp.asarray(temperature, scores.dtype)
+
+    def row_fn(rows, cols):
+        diff, paired = _pairs(rows, cols)
+        p = jax.nn.sigmoid(diff / temperature)
+        slopes = p * (1 - p) * (cols[4][..., None, :] - rows[4][..., :, None])
+        return jnp.sum(jnp.where(paired, slopes, jnp.zeros((), diff.dtype)), axis=-1)
+
+    cols = (scores, valid, ids, cotangent)
+    return _row_blocks(row_fn, block, cols) / temperature
+
+
+def _sigmoid_ranks_bwd(temperature, block_size, variant, arrays, cotangent):
+    # The barrier keeps XLA from sharing this pass's pair differences and masks
+    # with the forward pass's (one dense block each), which would materialise them.
+    scores, valid, ids = lax.optimization_barrier(arrays)
+    cotangent = cotangent.astype(scores.dtype)
+    slopes = functools.partial(_sigmoid_slopes, temperature)
+    grad = _for_platform(slopes, block_size, variant, scores, valid, ids, cotangent)
+    return grad, None, None
+
+
+_sigmoid_ranks.defvjp(_sigmoid_ranks_fwd, _sigmoid_ranks_bwd)
+
+
+def _ranks(kind, temperature, scores, where, segments, block_size, reverse=False):
     scores = checks.check_scores(scores)
     dtype = checks.compute_dtype(scores.dtype)
     valid = jnp.ones(scores.shape, bool)
@@ -103,19 +222,16 @@ def _ranks(kind, temperature, scores, where, segments, block_size):
         valid = checks.check_where(where, scores)
     segments = checks.check_segments(segments, scores)
     block_size = checks.check_positive_int("block_size", block_size)
-    # An ignored item's score may be anything: a select keeps it out of every
-    # value and gradient.
-    scores = jnp.where(valid, scores.astype(dtype), jnp.zeros((), dtype))
-    kernel = functools.partial(_blocked_ranks, kind, temperature, block_size)
-    return per_platform(kernel, scores, valid, segments)
-
-
-def _blocked_ranks(kind, temperature, block_size, scores, valid, ids, *, variant):
-    """The ranks in blocks of rows sized for ``variant`` (a CPU's, or the fewer,
-    longer blocks of :func:`jaxrank._src.pair_blocks.block_size_for` for GPUs and
-    TPUs)."""
-    block = pair_blocks.block_size_for(scores.shape, block_size, variant)
-    return _pair_step_ranks(kind, temperature, block, scores, valid, ids)
+    scores = scores.astype(dtype)
+    if reverse:  # the sigmoid's
+        return _sigmoid_ranks(temperature, block_size, None, scores, valid, segments)
+    # An ignored item's score may be anything (NaN): autodiff would multiply its
+    # pairs' zero cotangents by their slopes, so it is set to 0 first. The
+    # hand-written gradient selects the pairs, as the sums do.
+    scores = jnp.where(valid, scores, jnp.zeros((), dtype))
+    return _blocked_ranks(
+        kind, temperature, block_size, scores, valid, segments, variant=None
+    )
 
 
 @cached_jit
@@ -160,6 +276,22 @@ def approx_ranks(
     del key
     temperature = checks.check_temperature(temperature)
     return _ranks("sigmoid", temperature, scores, where, segments, block_size)
+
+
+def reverse_mode_approx_ranks(
+    scores: ArrayLike,
+    *,
+    where: ArrayLike | None = None,
+    segments: ArrayLike | None = None,
+    key=None,
+    temperature: float = 1.0,
+    block_size: int | None = None,
+) -> jax.Array:
+    """:func:`approx_ranks` with the hand-written gradient of the module docstring
+    (``jax.custom_vjp``: reverse mode only): the ``rank_fn`` of the ready losses."""
+    del key
+    temperature = checks.check_temperature(temperature)
+    return _ranks("sigmoid", temperature, scores, where, segments, block_size, True)
 
 
 @cached_jit
@@ -212,7 +344,7 @@ def _cutoff(kind, temperature, a, n, segments):
     if n == 0 or a.shape[-1] == 0:
         return jnp.zeros_like(a)
     zero = jnp.zeros((), a.dtype)
-    exact = ranking.ranks(a, jnp.ones(a.shape, bool), segments)
+    exact = ranking.ranks(a, None, segments)
     # The threshold halfway between the n-th and the (n+1)-th largest entry, so
     # that a smooth step is near 1 at the first and near 0 at the second.
     at_boundary = jnp.where((exact == n) | (exact == n + 1), a, zero)

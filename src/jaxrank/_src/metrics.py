@@ -122,7 +122,8 @@ def _prepare(scores, labels, where, weights) -> _Lists:
     return _Lists(
         inputs=inputs,
         weights=jnp.where(inputs.valid, inputs.weights, zero),
-        nan_lists=jnp.any(jnp.isnan(inputs.scores), axis=-1),
+        # The maximum propagates a NaN (one reduction, no boolean mask to reduce).
+        nan_lists=jnp.isnan(jnp.max(inputs.scores, axis=-1, initial=-jnp.inf)),
     )
 
 
@@ -282,9 +283,10 @@ def _weighted_gains(lists: _Lists, gain_fn) -> Array:
     return jnp.where(lists.inputs.valid, gains, jnp.zeros((), labels.dtype))
 
 
-def _discounted(gains: Array, ranks: Array, discount_fn) -> Array:
+def _discounted(gains: Array, ranks: Array, valid: Array, discount_fn) -> Array:
+    """Each valid item's gain times the discount of its rank, 0 on invalid items."""
     discounts = checks.check_elementwise("discount_fn", discount_fn, ranks)
-    return gains * discounts
+    return jnp.where(valid, gains * discounts, jnp.zeros((), gains.dtype))
 
 
 _SHARED_ARGS = """segments: optional ``(..., n)`` integer ids; items with equal ids
@@ -307,14 +309,27 @@ def _documented(fn):
     return fn
 
 
-def _dcg_terms(ranked: _Ranked, gain_fn, discount_fn, ranks=None):
-    """Each valid item's weighted gain times the discount of its rank (``ranks``,
-    by default the item's own), 0 on invalid items."""
+def _dcg_terms(ranked: _Ranked, gain_fn, discount_fn):
+    """Each valid item's weighted gain times the discount of its rank, 0 on invalid
+    items."""
     gains = _weighted_gains(ranked.lists, gain_fn)
-    ranks = ranked.ranks if ranks is None else ranks
-    discounts = checks.check_elementwise("discount_fn", discount_fn, ranks)
+    return _discounted(gains, ranked.ranks, ranked.lists.inputs.valid, discount_fn)
+
+
+def _ideal_terms(ranked: _Ranked, gains: Array, discount_fn):
+    """The terms of the ideal DCG (:func:`_discounted` at the ranks of decreasing
+    ``gains``, ignored items ranked by their gain 0) and those ranks, in an order
+    that :func:`_total` sums: each list sorted by increasing gain without
+    segments (one sort, whose last item has rank 1), else the items' own."""
     valid = ranked.lists.inputs.valid
-    return jnp.where(valid, gains * discounts, jnp.zeros((), gains.dtype))
+    if ranked.ids is None:
+        gains, valid = lax.sort((gains, valid), num_keys=1)
+        position = lax.broadcasted_iota(jnp.int32, gains.shape, gains.ndim - 1)
+        ranks = gains.shape[-1] - position
+    else:
+        ranks = ranking.ranks(gains, None, ranked.segments)
+    ranks = ranks.astype(gains.dtype)
+    return _discounted(gains, ranks, valid, discount_fn), ranks
 
 
 @cached_jit
@@ -433,15 +448,13 @@ def ndcg(
     ranked = _rank(scores, labels, where, weights, segments, key, rank_fn)
     terms = _dcg_terms(ranked, gain_fn, discount_fn)
     gains = _weighted_gains(ranked.lists, gain_fn)
-    every = jnp.ones_like(gains, dtype=bool)
-    ideal_ranks = ranking.ranks(gains, every, ranked.segments).astype(gains.dtype)
-    ideal_terms = _dcg_terms(ranked, gain_fn, discount_fn, ideal_ranks)
+    ideal_terms, ideal_ranks = _ideal_terms(ranked, gains, discount_fn)
     fill = checks.check_real_scalar("no_relevant_value", no_relevant_value)
     fill = fill.astype(gains.dtype)
 
     def value(top, k):
-        ideal_top = every if k is None else ideal_ranks <= k
-        ideal = _total(_weigh(ideal_top, ideal_terms), ranked)
+        in_top = ideal_terms if k is None else _weigh(ideal_ranks <= k, ideal_terms)
+        ideal = _total(in_top, ranked)
         return safe_divide(_total(_weigh(top, terms), ranked), ideal, fill)
 
     return _per_cutoff(ranked, k, cutoff_fn, value)

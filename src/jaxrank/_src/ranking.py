@@ -20,13 +20,16 @@ from jaxrank._src.positions import positions_like, run_starts
 
 
 def rank_order(
-    keys: jax.Array, valid: jax.Array, key=None, segments: jax.Array | None = None
+    keys: jax.Array,
+    valid: jax.Array | None,
+    key=None,
+    segments: jax.Array | None = None,
 ) -> jax.Array:
     """Indices that put each list in rank order (module docstring).
 
     Args:
       keys: ``(..., n)`` values to rank by, largest first.
-      valid: ``(..., n)`` bool; invalid items go last.
+      valid: ``(..., n)`` bool; invalid items go last. None: all valid.
       key: optional PRNG key; ties are then broken at random.
       segments: optional ``(..., n)`` integer segment ids; the items of each segment
         come together, in rank order, segments in increasing order of id.
@@ -43,7 +46,7 @@ def rank_order(
     shape = keys.shape
     axis = len(shape) - 1
     position = positions_like(keys)
-    operands = [(~valid).astype(jnp.int32), -keys]
+    operands = [-keys] if valid is None else [(~valid).astype(jnp.int32), -keys]
     if segments is not None:
         operands.insert(0, segments)
     if key is not None:
@@ -56,7 +59,7 @@ def rank_order(
 
 def ranks(
     keys: jax.Array,
-    valid: jax.Array,
+    valid: jax.Array | None,
     segments: jax.Array | None = None,
     key=None,
 ) -> jax.Array:

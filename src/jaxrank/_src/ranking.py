@@ -12,15 +12,96 @@ in rank order, and :func:`ranks` counts from 1 within each segment.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 
+class Ranked(NamedTuple):
+    """The arrays of :func:`rank_sort`, each ``(..., n)`` in rank order.
+
+    Attributes:
+      order: int32 indices: ``take_along_axis(x, order, -1)`` is ``x`` in rank order.
+      valid: the ``valid`` flags (True first).
+      keys: the keys ranked by.
+      segments: the segment ids (None if none were given).
+      payload: the ``payload`` arrays.
+    """
+
+    order: jax.Array
+    valid: jax.Array
+    keys: jax.Array
+    segments: jax.Array | None
+    payload: tuple[jax.Array, ...]
+
+
+def rank_sort(
+    keys: jax.Array,
+    valid: jax.Array,
+    payload: tuple[jax.Array, ...] = (),
+    key=None,
+    segments: jax.Array | None = None,
+) -> Ranked:
+    """Puts each list in rank order (module docstring) with one sort, which
+    carries the ``payload`` arrays along: their ranked values take no gather, and
+    a payload's gradient is plain autodiff of the sort.
+
+    Args:
+      keys: ``(..., n)`` values to rank by, largest first.
+      valid: ``(..., n)`` bool; invalid items go last.
+      payload: ``(..., n)`` arrays to put in rank order.
+      key: optional PRNG key; ties are then broken at random.
+      segments: optional ``(..., n)`` integer segment ids; the items of each segment
+        come together, in rank order, segments in increasing order of id.
+
+    Returns:
+      A :class:`Ranked`.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> ranked = rank_sort(jnp.array([0.5, 0.9, 0.5, 2.0]),
+      ...                    jnp.array([1, 1, 1, 0], bool), (jnp.arange(4.0),))
+      >>> ranked.order
+      Array([1, 0, 2, 3], dtype=int32)
+      >>> ranked.valid
+      Array([ True,  True,  True, False], dtype=bool)
+      >>> ranked.payload[0]
+      Array([1., 0., 2., 3.], dtype=float32)
+    """
+    shape = keys.shape
+    axis = len(shape) - 1
+    position = lax.broadcasted_iota(jnp.int32, shape, axis)
+    operands = [(~valid).astype(jnp.int32), -keys]
+    if segments is not None:
+        operands.insert(0, segments)
+    if key is not None:
+        operands.append(jax.random.bits(key, shape, jnp.uint32))
+    ranked = lax.sort(
+        (*operands, position, *payload),
+        dimension=axis,
+        is_stable=True,
+        num_keys=len(operands),
+    )
+    if segments is not None:
+        ranked_segments, invalid, negated, *rest = ranked
+    else:
+        ranked_segments, (invalid, negated, *rest) = None, ranked
+    return Ranked(
+        order=rest[-1 - len(payload)],
+        valid=invalid == 0,
+        keys=-negated,
+        segments=ranked_segments,
+        payload=tuple(rest[len(rest) - len(payload) :]),
+    )
+
+
 def rank_order(
     keys: jax.Array, valid: jax.Array, key=None, segments: jax.Array | None = None
 ) -> jax.Array:
-    """Indices that put each list in rank order (module docstring).
+    """Indices that put each list in rank order (module docstring): the ``order``
+    of :func:`rank_sort`.
 
     Args:
       keys: ``(..., n)`` values to rank by, largest first.
@@ -38,18 +119,7 @@ def rank_order(
       >>> rank_order(jnp.array([0.5, 0.9, 0.5, 2.0]), jnp.array([1, 1, 1, 0], bool))
       Array([1, 0, 2, 3], dtype=int32)
     """
-    shape = keys.shape
-    axis = len(shape) - 1
-    position = lax.broadcasted_iota(jnp.int32, shape, axis)
-    operands = [(~valid).astype(jnp.int32), -keys]
-    if segments is not None:
-        operands.insert(0, segments)
-    if key is not None:
-        operands.append(jax.random.bits(key, shape, jnp.uint32))
-    *_, order = lax.sort(
-        (*operands, position), dimension=axis, is_stable=True, num_keys=len(operands)
-    )
-    return order
+    return rank_sort(keys, valid, key=key, segments=segments).order
 
 
 def ranks(

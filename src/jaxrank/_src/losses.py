@@ -775,8 +775,10 @@ def _list_mle_losses(scores, labels, valid, temperature, ids=None):
     scores, temperature = scale_for_temperature(scores, temperature)
     # keras_rs's order: decreasing label, equal labels in list order, ignored last
     # (with segments: segment after segment, each in that order).
-    ranked = ranking.rank_sort(labels, valid, (scores,), segments=ids)
-    ranked_valid, (scores,), ranked_ids = ranked.valid, ranked.payload, ranked.segments
+    ranked = ranking.rank_sort(labels, valid, segments=ids)
+    ranked_valid, ranked_ids = ranked.valid, ranked.segments
+    # A gather, not one more operand of the sort: each swap would move it too.
+    scores = jnp.take_along_axis(scores, ranked.order, axis=-1)
     lowest = jnp.full((), -jnp.inf, dtype)
     valid_scores = jnp.where(ranked_valid, scores, lowest)
     if ids is None:

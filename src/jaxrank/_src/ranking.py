@@ -27,31 +27,24 @@ class Ranked(NamedTuple):
       valid: the ``valid`` flags (True first).
       keys: the keys ranked by.
       segments: the segment ids (None if none were given).
-      payload: the ``payload`` arrays.
     """
 
     order: jax.Array
     valid: jax.Array
     keys: jax.Array
     segments: jax.Array | None
-    payload: tuple[jax.Array, ...]
 
 
 def rank_sort(
-    keys: jax.Array,
-    valid: jax.Array,
-    payload: tuple[jax.Array, ...] = (),
-    key=None,
-    segments: jax.Array | None = None,
+    keys: jax.Array, valid: jax.Array, key=None, segments: jax.Array | None = None
 ) -> Ranked:
-    """Puts each list in rank order (module docstring) with one sort, which
-    carries the ``payload`` arrays along: their ranked values take no gather, and
-    a payload's gradient is plain autodiff of the sort.
+    """Puts each list in rank order (module docstring) with one sort, which also
+    returns the arrays it sorted by in that order: the ranked valid flags, keys and
+    segment ids take no gather.
 
     Args:
       keys: ``(..., n)`` values to rank by, largest first.
       valid: ``(..., n)`` bool; invalid items go last.
-      payload: ``(..., n)`` arrays to put in rank order.
       key: optional PRNG key; ties are then broken at random.
       segments: optional ``(..., n)`` integer segment ids; the items of each segment
         come together, in rank order, segments in increasing order of id.
@@ -62,13 +55,13 @@ def rank_sort(
     Examples:
       >>> import jax.numpy as jnp
       >>> ranked = rank_sort(jnp.array([0.5, 0.9, 0.5, 2.0]),
-      ...                    jnp.array([1, 1, 1, 0], bool), (jnp.arange(4.0),))
+      ...                    jnp.array([1, 1, 1, 0], bool))
       >>> ranked.order
       Array([1, 0, 2, 3], dtype=int32)
       >>> ranked.valid
       Array([ True,  True,  True, False], dtype=bool)
-      >>> ranked.payload[0]
-      Array([1., 0., 2., 3.], dtype=float32)
+      >>> ranked.keys
+      Array([0.9, 0.5, 0.5, 2. ], dtype=float32)
     """
     shape = keys.shape
     axis = len(shape) - 1
@@ -79,21 +72,14 @@ def rank_sort(
     if key is not None:
         operands.append(jax.random.bits(key, shape, jnp.uint32))
     ranked = lax.sort(
-        (*operands, position, *payload),
-        dimension=axis,
-        is_stable=True,
-        num_keys=len(operands),
+        (*operands, position), dimension=axis, is_stable=True, num_keys=len(operands)
     )
     if segments is not None:
-        ranked_segments, invalid, negated, *rest = ranked
+        ranked_segments, invalid, negated, *_, order = ranked
     else:
-        ranked_segments, (invalid, negated, *rest) = None, ranked
+        ranked_segments, (invalid, negated, *_, order) = None, ranked
     return Ranked(
-        order=rest[-1 - len(payload)],
-        valid=invalid == 0,
-        keys=-negated,
-        segments=ranked_segments,
-        payload=tuple(rest[len(rest) - len(payload) :]),
+        order=order, valid=invalid == 0, keys=-negated, segments=ranked_segments
     )
 
 

@@ -261,21 +261,22 @@ def poly1_softmax_loss(
     return p.reduce(cross_entropy + epsilon * poly, counted, reduction)
 
 
-def _unique_softmax_terms(scores, label_keys, valid, ids, payload=()):
+def _unique_softmax_terms(scores, label_keys, valid, ids):
     r"""Per item :math:`\log(1 + \sum_{j: y_j < y_i} e^{s_j - s_i})` over the valid
     items ``j`` of the item's list (segment), 0 when no label is lower, in
     :math:`O(n \log n)` time and :math:`O(n)` memory; in the order of the returned
-    :class:`jaxrank._src.ranking.Ranked` (its ``order``; its payload is the scores,
-    then ``payload``, in that order).
+    :class:`jaxrank._src.ranking.Ranked` (``take_along_axis(x, ranked.order, -1)``
+    puts ``x`` in that order).
 
     Items sorted by (segment, ignored last, increasing label) put every lower label
     of a segment before an item's tie group; a running log-sum-exp restarted at each
     segment (:func:`jaxrank._src.running_totals.log_cumsum_exp`, no loop) then gives the
     sum over lower labels at the position before that group.
     """
-    ranked = ranking.rank_sort(-label_keys, valid, (scores, *payload), segments=ids)
-    s, keys, ranked_valid = ranked.payload[0], ranked.keys, ranked.valid
-    runs = ranked.segments
+    ranked = ranking.rank_sort(-label_keys, valid, segments=ids)
+    keys, ranked_valid, runs = ranked.keys, ranked.valid, ranked.segments
+    # A gather, not one more operand of the sort: each swap would move it too.
+    s = jnp.take_along_axis(scores, ranked.order, axis=-1)
     lse = log_cumsum_exp(jnp.where(ranked_valid, s, 0.0), runs)
     axis = s.ndim - 1
     position = lax.broadcasted_iota(jnp.int32, s.shape, axis)
@@ -361,19 +362,16 @@ def unique_softmax_loss(
     if gain_fn is not None:
         gains = checks.check_elementwise("gain_fn", gain_fn, p.inputs.labels)
         factors = factors * p.masked(gains)
-    if p.ids is None:
-        # Summed in rank order: the factors ride the sort, the terms are not
-        # permuted back (that would cost a second sort, and a scatter in the
-        # gradient).
-        ranked_terms, ranked = _unique_softmax_terms(
-            p.scores, p.inputs.label_keys, p.valid, None, (factors,)
-        )
-        losses = jnp.sum(ranked_terms * ranked.payload[1], axis=-1)
-        # Valid items come first: a list has one if its first ranked item is.
-        return p.reduce(losses, jnp.any(ranked.valid[..., :1], axis=-1), reduction)
     ranked_terms, ranked = _unique_softmax_terms(
         p.scores, p.inputs.label_keys, p.valid, p.ids
     )
+    if p.ids is None:
+        # Summed in rank order: the factors are permuted, not the terms (whose
+        # permutation would cost a second sort, and a scatter in the gradient).
+        ranked_factors = jnp.take_along_axis(factors, ranked.order, axis=-1)
+        losses = jnp.sum(ranked_terms * ranked_factors, axis=-1)
+        # Valid items come first: a list has one if its first ranked item is.
+        return p.reduce(losses, jnp.any(ranked.valid[..., :1], axis=-1), reduction)
     in_list_order = jnp.argsort(ranked.order, axis=-1)
     terms = jnp.take_along_axis(ranked_terms, in_list_order, axis=-1)
     losses, counted = p.totals(terms * factors)

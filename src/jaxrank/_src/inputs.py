@@ -143,5 +143,9 @@ def finite_scores(inputs: RankingInputs) -> tuple[jax.Array, jax.Array]:
     """
     chex.assert_equal_shape([inputs.scores, inputs.valid])
     finite = jnp.isfinite(inputs.scores)
-    scores = jnp.where(finite, inputs.scores, jnp.zeros((), inputs.scores.dtype))
-    return scores, jnp.any(~finite, axis=-1)
+    zero = jnp.zeros((), inputs.scores.dtype)
+    scores = jnp.where(finite, inputs.scores, zero)
+    # A maximum of numbers rather than jnp.any: XLA's CPU compiler splits a boolean
+    # reduction of a long axis into a tree of windows, one kernel per level.
+    flags = jnp.where(finite, zero, jnp.ones((), zero.dtype))
+    return scores, jnp.max(flags, axis=-1, initial=zero) > zero

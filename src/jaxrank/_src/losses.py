@@ -823,24 +823,24 @@ def _list_mle_losses(scores, labels, valid, temperature, ids=None):
     dense segment ids, per-segment ones at each segment's first valid item."""
     dtype = scores.dtype
     fill = jnp.full((), _LIST_MLE_FILL, dtype)
-    # keras_rs's order: decreasing label, equal labels in list order, ignored last
-    # (with segments: segment after segment, each in that order).
-    order = ranking.rank_order(labels, valid, segments=ids)
-    ranked_valid = jnp.take_along_axis(valid, order, axis=-1)
     # Scaled by a power of two for T > 1, so that s - top cannot overflow either.
     scores, temperature = scale_for_temperature(scores, temperature)
-    scores = jnp.take_along_axis(scores, order, axis=-1)
+    # keras_rs's order: decreasing label, equal labels in list order, ignored last
+    # (with segments: segment after segment, each in that order).
+    ranked = ranking.rank_sort(labels, valid, segments=ids)
+    ranked_valid, ranked_ids = ranked.valid, ranked.segments
+    # A gather, not one more operand of the sort: each swap would move it too.
+    scores = jnp.take_along_axis(scores, ranked.order, axis=-1)
     lowest = jnp.full((), -jnp.inf, dtype)
     valid_scores = jnp.where(ranked_valid, scores, lowest)
     if ids is None:
-        has_items = jnp.any(valid, axis=-1, keepdims=True)
         # The largest valid score, however negative (keras_rs's fill is no floor
         # here: a list far below it stays shift-invariant).
         top = jnp.max(valid_scores, axis=-1, keepdims=True, initial=lowest)
     else:
-        ranked_ids = jnp.take_along_axis(ids, order, axis=-1)
         top = segment_max(valid_scores, ranked_ids)
-        has_items = top > lowest
+    # The kernel's scores are finite: only a list (segment) without items has none.
+    has_items = top > lowest
     top = jnp.where(has_items, top, jnp.zeros((), dtype))
     # Shifted by the largest, exp cannot overflow (the log-sum-exp trick); shifted
     # before the division by T, s / T cannot overflow first.
@@ -854,7 +854,9 @@ def _list_mle_losses(scores, labels, valid, temperature, ids=None):
     log_probs = jnp.where(ranked_valid, log_probs, jnp.zeros((), dtype))
     if ids is None:
         return -jnp.sum(log_probs, axis=-1)
-    in_list_order = jnp.take_along_axis(log_probs, jnp.argsort(order, axis=-1), -1)
+    in_list_order = jnp.take_along_axis(
+        log_probs, jnp.argsort(ranked.order, axis=-1), -1
+    )
     return -segment_totals(in_list_order, ids, valid)
 
 

@@ -12,11 +12,82 @@ in rank order, and :func:`ranks` counts from 1 within each segment.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from jaxrank._src.positions import positions_like, run_starts
+
+
+class Ranked(NamedTuple):
+    """The arrays of :func:`rank_sort`, each ``(..., n)`` in rank order.
+
+    Attributes:
+      order: int32 indices: ``take_along_axis(x, order, -1)`` is ``x`` in rank order.
+      valid: the ``valid`` flags (True first); None if none were given.
+      keys: the keys ranked by.
+      segments: the segment ids (None if none were given).
+    """
+
+    order: jax.Array
+    valid: jax.Array | None
+    keys: jax.Array
+    segments: jax.Array | None
+
+
+def rank_sort(
+    keys: jax.Array,
+    valid: jax.Array | None,
+    key=None,
+    segments: jax.Array | None = None,
+) -> Ranked:
+    """Puts each list in rank order (module docstring) with one sort, which also
+    returns the arrays it sorted by in that order: the ranked valid flags, keys and
+    segment ids take no gather.
+
+    Args:
+      keys: ``(..., n)`` values to rank by, largest first.
+      valid: ``(..., n)`` bool, invalid items going last; None when every item is
+        valid.
+      key: optional PRNG key; ties are then broken at random.
+      segments: optional ``(..., n)`` integer segment ids; the items of each segment
+        come together, in rank order, segments in increasing order of id.
+
+    Returns:
+      A :class:`Ranked`.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> ranked = rank_sort(jnp.array([0.5, 0.9, 0.5, 2.0]),
+      ...                    jnp.array([1, 1, 1, 0], bool))
+      >>> ranked.order
+      Array([1, 0, 2, 3], dtype=int32)
+      >>> ranked.valid
+      Array([ True,  True,  True, False], dtype=bool)
+      >>> ranked.keys
+      Array([0.9, 0.5, 0.5, 2. ], dtype=float32)
+    """
+    shape = keys.shape
+    axis = len(shape) - 1
+    position = positions_like(keys)
+    operands = [-keys]
+    if valid is not None:
+        operands.insert(0, (~valid).astype(jnp.int32))
+    if segments is not None:
+        operands.insert(0, segments)
+    if key is not None:
+        sharding = jax.typeof(keys).sharding
+        operands.append(jax.random.bits(key, shape, jnp.uint32, out_sharding=sharding))
+    *ranked, order = lax.sort(
+        (*operands, position), dimension=axis, is_stable=True, num_keys=len(operands)
+    )
+    ranked_segments = None if segments is None else ranked.pop(0)
+    ranked_valid = None if valid is None else ranked.pop(0) == 0
+    return Ranked(
+        order=order, valid=ranked_valid, keys=-ranked[0], segments=ranked_segments
+    )
 
 
 def rank_order(
@@ -25,7 +96,8 @@ def rank_order(
     key=None,
     segments: jax.Array | None = None,
 ) -> jax.Array:
-    """Indices that put each list in rank order (module docstring).
+    """Indices that put each list in rank order (module docstring): the ``order``
+    of :func:`rank_sort`.
 
     Args:
       keys: ``(..., n)`` values to rank by, largest first.
@@ -43,18 +115,7 @@ def rank_order(
       >>> rank_order(jnp.array([0.5, 0.9, 0.5, 2.0]), jnp.array([1, 1, 1, 0], bool))
       Array([1, 0, 2, 3], dtype=int32)
     """
-    shape = keys.shape
-    axis = len(shape) - 1
-    position = positions_like(keys)
-    operands = [-keys] if valid is None else [(~valid).astype(jnp.int32), -keys]
-    if segments is not None:
-        operands.insert(0, segments)
-    if key is not None:
-        operands.append(jax.random.bits(key, shape, jnp.uint32))
-    *_, order = lax.sort(
-        (*operands, position), dimension=axis, is_stable=True, num_keys=len(operands)
-    )
-    return order
+    return rank_sort(keys, valid, key=key, segments=segments).order
 
 
 def ranks(

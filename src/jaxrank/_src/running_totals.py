@@ -59,7 +59,7 @@ def _blocks(x: jax.Array, size: int, **pad) -> jax.Array:
 
 
 def _unblocked(x: jax.Array, n: int) -> jax.Array:
-    return x.reshape(x.shape[:-2] + (-1,))[..., :n]
+    return x.reshape(x.shape[:-2] + (x.shape[-2] * x.shape[-1],))[..., :n]
 
 
 def cumsum(x: jax.Array, *, reverse: bool = False) -> jax.Array:
@@ -75,19 +75,30 @@ def cumsum(x: jax.Array, *, reverse: bool = False) -> jax.Array:
     Returns:
       ``(..., n)`` running sums, of ``x``'s dtype.
     """
-    if reverse:
-        return jnp.flip(cumsum(jnp.flip(x, -1)), -1)
+    return _running_sums(x, reverse=reverse, inclusive=True)
+
+
+def _running_sums(x: jax.Array, *, reverse: bool, inclusive: bool) -> jax.Array:
+    """:func:`cumsum`, or without each item's own term: the matrix of each block
+    is triangular in the direction of the sums (no flip), and each block adds the
+    sums of the blocks before it, taken the same way one level up."""
     n = x.shape[-1]
-    size = min(n, SUM_BLOCK)
-    if size == 0:
+    if n == 0:
         return x
-    rows = lax.broadcasted_iota(jnp.int32, (size, size), 0)
-    ones = (rows <= lax.broadcasted_iota(jnp.int32, (size, size), 1)).astype(x.dtype)
-    if n <= SUM_BLOCK:
-        return jnp.matmul(x, ones, precision=lax.Precision.HIGHEST)
-    inner = jnp.matmul(_blocks(x, size), ones, precision=lax.Precision.HIGHEST)
-    before = _shifted_right(cumsum(inner[..., -1]), 0)
-    return _unblocked(inner + before[..., None], n)
+    # ones[j, k]: whether term j counts in the sum at k.
+    rows = lax.broadcasted_iota(jnp.int32, (SUM_BLOCK, SUM_BLOCK), 0)
+    cols = lax.broadcasted_iota(jnp.int32, (SUM_BLOCK, SUM_BLOCK), 1)
+    summed = rows > cols if reverse else rows < cols
+    if inclusive:
+        summed = summed | (rows == cols)
+    blocks = _blocks(x, SUM_BLOCK)
+    inner = jnp.matmul(blocks, summed.astype(x.dtype), precision=lax.Precision.HIGHEST)
+    if n > SUM_BLOCK:
+        others = _running_sums(
+            jnp.sum(blocks, axis=-1), reverse=reverse, inclusive=False
+        )
+        inner = inner + others[..., None]
+    return _unblocked(inner, n)
 
 
 def _within_blocks(x: jax.Array, runs: jax.Array | None) -> jax.Array:

@@ -265,17 +265,18 @@ def _unique_softmax_terms(scores, label_keys, valid, ids):
     r"""Per item :math:`\log(1 + \sum_{j: y_j < y_i} e^{s_j - s_i})` over the valid
     items ``j`` of the item's list (segment), 0 when no label is lower, in
     :math:`O(n \log n)` time and :math:`O(n)` memory; in the order of the returned
-    permutation (``take_along_axis(x, order, -1)`` puts ``x`` in that order).
+    :class:`jaxrank._src.ranking.Ranked` (``take_along_axis(x, ranked.order, -1)``
+    puts ``x`` in that order).
 
     Items sorted by (segment, ignored last, increasing label) put every lower label
     of a segment before an item's tie group; a running log-sum-exp restarted at each
     segment (:func:`jaxrank._src.running_totals.log_cumsum_exp`, no loop) then gives the
     sum over lower labels at the position before that group.
     """
-    order = ranking.rank_order(-label_keys, valid, segments=ids)
-    take = lambda x: jnp.take_along_axis(x, order, axis=-1)  # noqa: E731
-    s, keys, ranked_valid = take(scores), take(label_keys), take(valid)
-    runs = None if ids is None else take(ids)
+    ranked = ranking.rank_sort(-label_keys, valid, segments=ids)
+    keys, ranked_valid, runs = ranked.keys, ranked.valid, ranked.segments
+    # A gather, not one more operand of the sort: each swap would move it too.
+    s = jnp.take_along_axis(scores, ranked.order, axis=-1)
     lse = log_cumsum_exp(jnp.where(ranked_valid, s, 0.0), runs)
     axis = s.ndim - 1
     position = lax.broadcasted_iota(jnp.int32, s.shape, axis)
@@ -296,7 +297,7 @@ def _unique_softmax_terms(scores, label_keys, valid, ids):
         has_lower = ranked_valid & (tie_start > run_start)
     lower = jnp.take_along_axis(lse, jnp.maximum(tie_start - 1, 0), axis=-1)
     gap = jnp.where(has_lower, lower - s, 0.0)
-    return jnp.where(has_lower, jax.nn.softplus(gap), 0.0), order
+    return jnp.where(has_lower, jax.nn.softplus(gap), 0.0), ranked
 
 
 @cached_jit
@@ -361,15 +362,17 @@ def unique_softmax_loss(
     if gain_fn is not None:
         gains = checks.check_elementwise("gain_fn", gain_fn, p.inputs.labels)
         factors = factors * p.masked(gains)
-    ranked_terms, order = _unique_softmax_terms(
+    ranked_terms, ranked = _unique_softmax_terms(
         p.scores, p.inputs.label_keys, p.valid, p.ids
     )
     if p.ids is None:
         # Summed in rank order: the factors are permuted, not the terms (whose
         # permutation would cost a second sort, and a scatter in the gradient).
-        ranked_factors = jnp.take_along_axis(factors, order, axis=-1)
+        ranked_factors = jnp.take_along_axis(factors, ranked.order, axis=-1)
         losses = jnp.sum(ranked_terms * ranked_factors, axis=-1)
-        return p.reduce(losses, jnp.any(p.valid, axis=-1), reduction)
-    terms = jnp.take_along_axis(ranked_terms, jnp.argsort(order, axis=-1), axis=-1)
+        # Valid items come first: a list has one if its first ranked item is.
+        return p.reduce(losses, jnp.any(ranked.valid[..., :1], axis=-1), reduction)
+    in_list_order = jnp.argsort(ranked.order, axis=-1)
+    terms = jnp.take_along_axis(ranked_terms, in_list_order, axis=-1)
     losses, counted = p.totals(terms * factors)
     return p.reduce(losses, counted, reduction)

@@ -125,7 +125,7 @@ def _within_blocks(x: jax.Array, runs: jax.Array | None) -> jax.Array:
 
 def _shifted_right(x: jax.Array, fill) -> jax.Array:
     """``x`` moved one place along the last axis, ``fill`` first."""
-    head = jnp.full(x.shape[:-1] + (1,), fill, x.dtype)
+    head = jnp.full_like(x[..., :1], fill)
     return jnp.concatenate([head, x[..., :-1]], axis=-1)
 
 

@@ -38,6 +38,7 @@ from jaxrank._src import checks, ranking, segments
 from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.metrics import default_gain_fn
+from jaxrank._src.positions import positions_like, run_starts
 from jaxrank._src.reductions import reduce_losses
 from jaxrank._src.running_totals import log_cumsum_exp
 from jaxrank._src.types import Reduction
@@ -279,21 +280,15 @@ def _unique_softmax_terms(scores, label_keys, valid, ids):
     s = jnp.take_along_axis(scores, ranked.order, axis=-1)
     lse = log_cumsum_exp(jnp.where(ranked_valid, s, 0.0), runs)
     axis = s.ndim - 1
-    position = lax.broadcasted_iota(jnp.int32, s.shape, axis)
-    first = jnp.ones(s.shape[:-1] + (1,), bool)
-    new_tie = keys[..., 1:] != keys[..., :-1]
-    if runs is not None:
-        new_run = jnp.concatenate([first, runs[..., 1:] != runs[..., :-1]], -1)
-        new_tie = new_tie | new_run[..., 1:]
+    position = positions_like(s)
+    new_tie = run_starts(keys) if runs is None else run_starts(keys, runs)
     # The first position of each item's tie group (and of its run): no constant
     # array is scanned, so the compiler has nothing to fold.
-    tie_start = lax.cummax(
-        jnp.where(jnp.concatenate([first, new_tie], -1), position, 0), axis=axis
-    )
+    tie_start = lax.cummax(jnp.where(new_tie, position, 0), axis=axis)
     if runs is None:
         has_lower = ranked_valid & (tie_start > 0)
     else:
-        run_start = lax.cummax(jnp.where(new_run, position, 0), axis=axis)
+        run_start = lax.cummax(jnp.where(run_starts(runs), position, 0), axis=axis)
         has_lower = ranked_valid & (tie_start > run_start)
     lower = jnp.take_along_axis(lse, jnp.maximum(tie_start - 1, 0), axis=-1)
     gap = jnp.where(has_lower, lower - s, 0.0)

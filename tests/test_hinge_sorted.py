@@ -328,10 +328,7 @@ def test_forward_traced_once_per_gradient(monkeypatch, cached):
     ("weights_shape", "reduction", "general"),
     [
         (None, "sum", False),
-        ((), "mean", False),
-        ((3,), "sum_over_batch_size", False),
-        ((3, 1), "mean_with_sample_weight", False),
-        ((3, 40), "sum", True),
+        ((3,), "mean_with_sample_weight", False),
         ((40,), "sum", True),
         (None, "none", True),
     ],

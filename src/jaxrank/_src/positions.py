@@ -1,11 +1,13 @@
-"""Item positions, laid out like the arrays they index.
+"""Positions, runs and permutations along the list axis, laid out like the arrays
+they go with.
 
 Under JAX's explicit sharding (``jax.set_mesh`` of a mesh whose axes are
 ``jax.sharding.AxisType.Explicit``) every array's type carries its sharding, and the
 operands of one ``lax.sort`` must agree: a plain ``iota`` is replicated, so sorting
-it beside a batch sharded over its lists fails at trace time. The positions here are
-created with the sharding of the array they go with (on one device, or outside a
-mesh, that is no sharding at all).
+it beside a batch sharded over its lists fails at trace time, and so does
+concatenating a constant column to it. Everything here is created with the sharding
+of the array it goes with (on one device, or outside a mesh, that is no sharding at
+all).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import jax.numpy as jnp
 from jax import lax
 
 
-def positions_like(x: jax.Array, dtype=jnp.int32) -> jax.Array:
-    """``0, 1, ..., n - 1`` along the last axis of ``x`` (shape ``(..., n)``), of
-    ``x``'s shape and sharding.
+def positions_like(x: jax.Array) -> jax.Array:
+    """int32 ``0, 1, ..., n - 1`` along the last axis of ``x`` (shape ``(..., n)``),
+    of ``x``'s shape and sharding.
 
     Examples:
       >>> import jax.numpy as jnp
@@ -26,7 +28,7 @@ def positions_like(x: jax.Array, dtype=jnp.int32) -> jax.Array:
              [0, 1, 2]], dtype=int32)
     """
     return lax.broadcasted_iota(
-        dtype, x.shape, x.ndim - 1, out_sharding=jax.typeof(x).sharding
+        jnp.int32, x.shape, x.ndim - 1, out_sharding=jax.typeof(x).sharding
     )
 
 

@@ -66,6 +66,7 @@ from jaxrank._src import checks, pair_blocks, ranking
 from jaxrank._src import segments as segment_ops
 from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.platforms import VARIANTS, per_platform
+from jaxrank._src.positions import positions_like
 
 Step = Literal["sigmoid", "upper_hinge", "lower_hinge"]
 
@@ -105,13 +106,10 @@ def _row_blocks(row_fn, block, cols):
     same values. ``row_fn`` is a ``jax.checkpoint``, so that reverse-mode autodiff
     rebuilds each block's slab instead of keeping it.
     """
-    shape = cols[0].shape
-    n = shape[-1]
+    n = cols[0].shape[-1]
     # An array, not an iota that XLA would fuse into the slab's pass, which then
     # runs several times slower.
-    position = lax.optimization_barrier(
-        lax.broadcasted_iota(jnp.int32, shape, len(shape) - 1)
-    )
+    position = lax.optimization_barrier(positions_like(cols[0]))
     cols = (position, *cols)
     if block >= n:
         return row_fn(cols, cols)

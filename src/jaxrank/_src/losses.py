@@ -90,6 +90,7 @@ from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.lambda_weights import LambdaWeight
 from jaxrank._src.numerics import safe_divide, scale_for_temperature
 from jaxrank._src.platforms import per_platform
+from jaxrank._src.positions import inverse_permutation
 from jaxrank._src.reductions import reduce_losses
 from jaxrank._src.segments import (
     dense_ids,
@@ -855,7 +856,7 @@ def _list_mle_losses(scores, labels, valid, temperature, ids=None):
     if ids is None:
         return -jnp.sum(log_probs, axis=-1)
     in_list_order = jnp.take_along_axis(
-        log_probs, jnp.argsort(ranked.order, axis=-1), -1
+        log_probs, inverse_permutation(ranked.order), -1
     )
     return -segment_totals(in_list_order, ids, valid)
 

@@ -324,8 +324,7 @@ def _ideal_terms(ranked: _Ranked, gains: Array, discount_fn):
     valid = ranked.lists.inputs.valid
     if ranked.ids is None:
         gains, valid = lax.sort((gains, valid), num_keys=1)
-        position = lax.broadcasted_iota(jnp.int32, gains.shape, gains.ndim - 1)
-        ranks = gains.shape[-1] - position
+        ranks = gains.shape[-1] - positions_like(gains)
     else:
         ranks = ranking.ranks(gains, None, ranked.segments)
     ranks = ranks.astype(gains.dtype)

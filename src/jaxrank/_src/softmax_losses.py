@@ -38,7 +38,7 @@ from jaxrank._src import checks, ranking, segments
 from jaxrank._src.eager_cache import cached_jit
 from jaxrank._src.inputs import RankingInputs, finite_scores, prepare_inputs
 from jaxrank._src.metrics import default_gain_fn
-from jaxrank._src.positions import positions_like, run_starts
+from jaxrank._src.positions import inverse_permutation, positions_like, run_starts
 from jaxrank._src.reductions import reduce_losses
 from jaxrank._src.running_totals import log_cumsum_exp
 from jaxrank._src.types import Reduction
@@ -367,7 +367,7 @@ def unique_softmax_loss(
         losses = jnp.sum(ranked_terms * ranked_factors, axis=-1)
         # Valid items come first: a list has one if its first ranked item is.
         return p.reduce(losses, jnp.any(ranked.valid[..., :1], axis=-1), reduction)
-    in_list_order = jnp.argsort(ranked.order, axis=-1)
+    in_list_order = inverse_permutation(ranked.order)
     terms = jnp.take_along_axis(ranked_terms, in_list_order, axis=-1)
     losses, counted = p.totals(terms * factors)
     return p.reduce(losses, counted, reduction)
